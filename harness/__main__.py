@@ -1,0 +1,136 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Command line of the harness: python3 -m harness COMMAND (see --help).
+
+Environment (also what the Makefile passes on):
+  KERNEL_SRC=DIR  a 6.12 tree to use as base instead of Debian's package
+  BASELINE=1      build/boot the unpatched base instead of the series
+  ACCEL=kvm|tcg   force an accelerator (default: KVM when usable)
+"""
+
+import argparse
+import os
+import sys
+
+from .common import HarnessError, say, step
+
+
+def _variant(args):
+    if getattr(args, "variant", None):
+        return args.variant
+    return "baseline" if os.environ.get("BASELINE") == "1" else "ours"
+
+
+def build_all(variant, install=True):
+    """Packages, kernel and initramfs; returns (bzImage, initramfs, info)."""
+    from . import deps, initramfs, kernel
+    src = os.environ.get("KERNEL_SRC") or None
+    if install:
+        deps.ensure(need_source=not src)
+    step(f"building the guest kernel ({variant})")
+    bz = kernel.build(variant, src)
+    step("building the initramfs (busybox-static + guest programs)")
+    initrd = initramfs.build(kernel.TREE)
+    return bz, initrd, kernel.base_info()
+
+
+def cmd_boot(args):
+    from .vm import VM
+    if args.no_build:
+        from . import initramfs, kernel
+        bz = os.path.join(kernel.obj_dir(_variant(args)),
+                          "arch/x86/boot/bzImage")
+        initrd = initramfs.OUTPUT
+        for path in (bz, initrd):
+            if not os.path.exists(path):
+                raise HarnessError(f"{path} is missing: run 'make kernel'")
+    else:
+        bz, initrd, _ = build_all(_variant(args))
+    with VM(f"boot-{args.job}", bz, initrd, job=args.job,
+            mem_mib=args.mem, smp=args.smp, timeout=args.timeout,
+            reporting=not args.no_reporting) as vm:
+        step(f"booting job '{args.job}' ({vm.accel.upper()}), "
+             f"console: {vm.dir}/console.log")
+        rc = vm.wait_done()
+        for line in vm.lines:
+            say("  " + line)
+        vm.wait_exit()
+    return rc
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python3 -m harness",
+                                 description=__doc__,
+                                 formatter_class=argparse.RawTextHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("deps", help="install missing Debian packages")
+
+    k = sub.add_parser("kernel", help="build the guest kernel and initramfs "
+                       "and print their paths")
+    k.add_argument("--variant", choices=("ours", "baseline"))
+    k.add_argument("--prepare-only", action="store_true",
+                   help="only prepare the source tree (base + series)")
+
+    b = sub.add_parser("boot", help="boot the guest with one job")
+    b.add_argument("--job", default="boot")
+    b.add_argument("--variant", choices=("ours", "baseline"))
+    b.add_argument("--mem", type=int, default=2048, help="MiB")
+    b.add_argument("--smp", type=int, default=2)
+    b.add_argument("--timeout", type=int, default=300, help="seconds")
+    b.add_argument("--no-reporting", action="store_true")
+    b.add_argument("--no-build", action="store_true",
+                   help="boot what was built last, build nothing")
+
+    d = sub.add_parser("demo", help="free half of guest memory and watch "
+                       "the host get it back")
+    d.add_argument("--variant", choices=("ours", "baseline"))
+    d.add_argument("--mem", type=int, default=int(os.environ.get("MEM", 2048)),
+                   help="guest memory in MiB (default 2048)")
+    d.add_argument("--smp", type=int, default=int(os.environ.get("SMP", 2)),
+                   help="vCPUs (default 2)")
+    d.add_argument("--workload", choices=("tmpfs", "anon"),
+                   default=os.environ.get("WORKLOAD", "tmpfs"))
+    d.add_argument("--mib", type=int, help="MiB to free (default: half)")
+    d.add_argument("--limit", type=int, default=60,
+                   help="seconds to watch after the free (default 60)")
+
+    c = sub.add_parser("check", help="the test suite (what CI runs)")
+    c.add_argument("--variant", choices=("ours", "baseline"))
+    c.add_argument("--only", help="run only tests whose name contains this")
+    args = ap.parse_args(argv)
+    try:
+        if args.cmd == "deps":
+            from . import deps
+            deps.ensure(need_source=not os.environ.get("KERNEL_SRC"))
+        elif args.cmd == "kernel":
+            from . import kernel
+            if args.prepare_only:
+                kernel.prepare_base(os.environ.get("KERNEL_SRC") or None)
+                kernel.checkout(_variant(args))
+            else:
+                bz, initrd, info = build_all(_variant(args))
+                say(f"Linux {info['version']} ({_variant(args)})")
+                say(f"kernel:    {bz}\ninitramfs: {initrd}")
+        elif args.cmd == "boot":
+            return cmd_boot(args)
+        elif args.cmd == "demo":
+            from . import demo
+            bz, initrd, info = build_all(_variant(args))
+            demo.run(bz, initrd, _variant(args), info["version"],
+                     mem_mib=args.mem, smp=args.smp, workload=args.workload,
+                     mib=args.mib, limit=args.limit)
+        elif args.cmd == "check":
+            from . import check
+            return check.main(_variant(args), args.only)
+    except HarnessError as e:
+        print(f"error: {e}", file=sys.stderr, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        from .vm import kill_all
+        kill_all()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,337 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The test command: everything CI runs, ending with "N passed, M failed".
+
+Order: harness unit tests and argument errors (no kernel needed), the build,
+then guest runs: boot, KUnit (KTAP parsed by the base tree's kunit.py),
+kselftests in the guest, harness error paths with a real guest, and
+host-side end-to-end checks that read the QEMU process's memory.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+from . import demo, kernel
+from .common import BUILD, LOGS, REPO, HarnessError, say, step
+from .vm import VM, splats
+
+PY = sys.executable
+
+
+class Results:
+    def __init__(self, only=None):
+        self.passed = self.failed = self.skipped = 0
+        self.only = only
+        self.failures = []
+
+    def record(self, name, ok, detail=""):
+        if ok is None:
+            self.skipped += 1
+            say(f"SKIP {name}" + (f": {detail}" if detail else ""))
+        elif ok:
+            self.passed += 1
+            say(f"ok   {name}" + (f" ({detail})" if detail else ""))
+        else:
+            self.failed += 1
+            self.failures.append(name)
+            say(f"FAIL {name}: {detail}")
+
+    def run(self, name, fn):
+        """Run one check; it passes unless it raises. Returns its value."""
+        if self.only and self.only not in name:
+            return None
+        t0 = time.monotonic()
+        try:
+            detail = fn()
+        except (HarnessError, AssertionError) as e:
+            self.record(name, False, str(e))
+            return False
+        self.record(name, True, (detail or "")
+                    + f"{', ' if detail else ''}{time.monotonic() - t0:.0f}s")
+        return True
+
+
+def _cli(*args, env=None, timeout=900):
+    """Run the harness CLI as a user would; return (rc, output)."""
+    e = dict(os.environ)
+    e.update(env or {})
+    p = subprocess.run([PY, "-m", "harness"] + list(args), cwd=REPO, env=e,
+                       capture_output=True, text=True, timeout=timeout)
+    return p.returncode, p.stdout + p.stderr
+
+
+def _expect_error(rc, out, *needles):
+    assert rc != 0, f"expected failure, got exit 0:\n{out[-1500:]}"
+    for n in needles:
+        assert re.search(n, out), f"no /{n}/ in output:\n{out[-1500:]}"
+
+
+# --- checks that need no kernel
+
+def unit_tests(res):
+    """The harness's own unit tests, one result per test method."""
+    suite = unittest.defaultTestLoader.discover(
+        os.path.join(REPO, "harness", "tests"), top_level_dir=REPO)
+
+    class Collect(unittest.TestResult):
+        def addSuccess(self, test):
+            res.record(f"unit: {test.id()}", True)
+
+        def addFailure(self, test, err):
+            res.record(f"unit: {test.id()}", False,
+                       self._exc_info_to_string(err, test))
+
+        addError = addFailure
+
+        def addSkip(self, test, reason):
+            res.record(f"unit: {test.id()}", None, reason)
+
+    suite.run(Collect())
+
+
+def err_not_612():
+    with tempfile.TemporaryDirectory() as d:
+        with open(os.path.join(d, "Makefile"), "w") as f:
+            f.write("VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 90\n"
+                    "EXTRAVERSION =\n")
+        rc, out = _cli("kernel", "--prepare-only", env={"KERNEL_SRC": d})
+    _expect_error(rc, out, r"is Linux 6\.1\.90; this series is for Linux "
+                  r"6\.12")
+
+
+def err_no_root():
+    """Missing packages without root or sudo: a clear message, no install."""
+    if os.geteuid() != 0:
+        raise HarnessError("needs root to switch to user nobody")
+    p = subprocess.run(
+        ["runuser", "-u", "nobody", "--", PY, "-m", "harness", "deps"],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+        env=dict(os.environ, PR_EXTRA_PACKAGES="pr-no-such-package",
+                 PR_BUILD_DIR=tempfile.gettempdir() + "/pr-nobody"))
+    _expect_error(p.returncode, p.stdout + p.stderr,
+                  r"missing Debian packages: pr-no-such-package",
+                  r"needs root or password-less sudo",
+                  r"apt-get install -y pr-no-such-package")
+
+
+# --- checks with the base tree
+
+def err_bad_patch():
+    with tempfile.TemporaryDirectory() as d:
+        bad = os.path.join(d, "bad.patch")
+        with open(bad, "w") as f:
+            f.write("--- a/mm/page_reporting.c\n+++ b/mm/page_reporting.c\n"
+                    "@@ -14,3 +14,3 @@\n"
+                    " /* this context line is not in the base */\n"
+                    "-unsigned int page_reporting_order = -1;\n"
+                    "+unsigned int page_reporting_order = 9;\n"
+                    " \n")
+        series = os.path.join(d, "series")
+        with open(series, "w") as f:
+            f.write(bad + "\n")
+        rc, out = _cli("kernel", "--prepare-only", "--variant", "ours",
+                       env={"PR_SERIES": series})
+    _expect_error(rc, out, r"patch .*bad\.patch does not apply to Linux "
+                  r"6\.12", r"mm/page_reporting\.c:14")
+
+
+# --- guest runs
+
+def boot_check(bz, initrd, state):
+    with VM("check-boot", bz, initrd, job="boot", timeout=300) as vm:
+        rc = vm.wait_done()
+        vm.wait_exit()
+        con = vm.console()
+    state["boot_console"] = os.path.join(vm.dir, "console.log")
+    assert rc == 0, f"boot job exited {rc}"
+    bad = splats(con)
+    assert not bad, "kernel problems on the console:\n" + "\n".join(bad[:20])
+    feats = [m for m in vm.markers if m.event == "balloon"]
+    assert feats, "no virtio_balloon device bound in the guest"
+    bits = feats[0].fields["features"]
+    assert bits[5] == "1", f"VIRTIO_BALLOON_F_REPORTING not negotiated: {bits}"
+    order = [m for m in vm.markers if m.raw.startswith("@@PR page_reporting")]
+    assert order, "no page_reporting_order parameter in the guest"
+    booted = [m for m in vm.markers if m.event == "booted"][0]
+    return f"{vm.accel.upper()}, {booted.fields['kernel']}, " \
+        f"init after {booted.t:.1f}s"
+
+
+def kunit_results(res, console):
+    """Parse KTAP from the boot console with the base tree's kunit.py."""
+    out_json = os.path.join(LOGS, "kunit.json")
+    tool = os.path.join(kernel.TREE, "tools", "testing", "kunit", "kunit.py")
+    p = subprocess.run([PY, tool, "parse", f"--json={out_json}", console],
+                       capture_output=True, text=True)
+    with open(os.path.join(LOGS, "kunit-parse.log"), "w") as f:
+        f.write(p.stdout + p.stderr)
+    summary = [ln for ln in p.stdout.splitlines() if "Testing complete" in ln]
+    say("     kunit.py: " + (summary[-1].strip(" =") if summary
+                             else "no summary"))
+    try:
+        with open(out_json) as f:
+            tree = json.load(f)
+    except (OSError, ValueError):
+        res.record("kunit: parse", False, f"kunit.py parse produced no JSON "
+                   f"(exit {p.returncode}); see {LOGS}/kunit-parse.log")
+        return
+    n = 0
+
+    def walk(group, prefix):
+        nonlocal n
+        name = group.get("name", "")
+        prefix = f"{prefix}.{name}" if prefix and name else (name or prefix)
+        for case in group.get("test_cases", []):
+            status = case.get("status")
+            n += 1
+            ok = {"PASS": True, "SKIP": None}.get(status, False)
+            res.record(f"kunit: {prefix}.{case['name']}", ok,
+                       "" if ok else status)
+        for sub in group.get("sub_groups", []):
+            walk(sub, prefix)
+    walk(tree, "")
+    if n == 0:
+        res.record("kunit: any test ran", False,
+                   "no KUnit test case found on the console")
+
+
+TAP_RE = re.compile(r"^(not )?ok \d+ (.*?)(\s+#\s*(SKIP|TODO)\b(.*))?$")
+
+
+def kselftests(res, bz, initrd):
+    with VM("check-kselftest", bz, initrd, job="kselftest",
+            timeout=600) as vm:
+        rc = vm.wait_done()
+        vm.wait_exit()
+    current = None
+    seen = 0
+    for line in vm.lines:
+        m = re.match(r"^@@PR kselftest-(begin|end) (\S+)", line)
+        if m:
+            current = m.group(2) if m.group(1) == "begin" else None
+            continue
+        m = TAP_RE.match(line)
+        if current and m:
+            seen += 1
+            name = f"kselftest: {current}: {m.group(2)}"
+            if m.group(4) == "SKIP":
+                res.record(name, None, m.group(5).strip())
+            else:
+                res.record(name, m.group(1) is None,
+                           "" if m.group(1) is None else
+                           f"see {vm.dir}/data.log")
+    if not seen:
+        res.record("kselftest: any test ran", False,
+                   f"no TAP results (job exit {rc}); see {vm.dir}/data.log")
+    bad = splats(vm.console())
+    if bad:
+        res.record("kselftest: clean console", False, "\n".join(bad[:20]))
+
+
+def err_qemu_early():
+    rc, out = _cli("boot", "--no-build", "--timeout", "60",
+                   env={"PR_QEMU_EXTRA": "-device pr-no-such-device"})
+    _expect_error(rc, out, r"QEMU exited early \(exit 1\)",
+                  r"pr-no-such-device")
+
+
+def err_panic():
+    rc, out = _cli("boot", "--no-build", "--job", "panic", "--timeout", "120")
+    _expect_error(rc, out, r"guest 'boot-panic' panicked",
+                  r"Kernel panic - not syncing", r"sysrq")
+
+
+def _qemu_running(rundir):
+    p = subprocess.run(["pgrep", "-f", rundir], capture_output=True,
+                       text=True)
+    return p.stdout.split()
+
+
+def err_hang():
+    rc, out = _cli("boot", "--no-build", "--job", "hang", "--timeout", "20")
+    _expect_error(rc, out, r"did not finish within 20s \(job hang\); "
+                  r"QEMU killed")
+    left = _qemu_running(os.path.join(BUILD, "runs", "boot-hang") + "/")
+    assert not left, f"QEMU still running after the timeout: pids {left}"
+
+
+def e2e_returns(bz, initrd, reporting, want):
+    """Free 1 GiB in a 2 GiB guest; check how much the host got back."""
+    limit = 60 if reporting else 20
+    with VM("check-e2e-" + ("on" if reporting else "off"), bz, initrd,
+            job="demo", reporting=reporting, timeout=limit + 400,
+            params={"mib": 1024, "workload": "tmpfs", "hold": 2,
+                    "after": limit + 10}) as vm:
+        r = demo.watch_return(vm, limit=limit, live=False,
+                              tail_s=0 if reporting else limit)
+        vm.quit()
+    say("     " + demo.summary_line(r, "e2e reporting=" +
+                                    ("on" if reporting else "off")))
+    pct = 100.0 * r.get("returned_mib", 0) / r["freed_mib"]
+    if reporting:
+        assert pct >= want, (f"only {pct:.0f}% of {r['freed_mib']:.0f} MiB "
+                             f"came back within {limit}s (want {want}%)")
+        return f"{pct:.0f}% back, 90% after {r['t90']:.1f}s"
+    assert pct < want, (f"{pct:.0f}% came back with reporting off "
+                        f"(want < {want}%)")
+    return f"{pct:.0f}% back after {limit}s"
+
+
+def main(variant, only=None):
+    from .__main__ import build_all
+    t0 = time.monotonic()
+    res = Results(only)
+    step("harness unit tests and argument errors")
+    if not only or "unit" in only:
+        unit_tests(res)
+    res.run("error: kernel tree that is not 6.12", err_not_612)
+    res.run("error: missing packages without root", err_no_root)
+
+    state = {}
+
+    def build():
+        state["bz"], state["initrd"], info = build_all(variant)
+        return f"Linux {info['version']}, {variant}"
+    step("build")
+    if not res.run(f"build: {variant} kernel and initramfs", build):
+        return finish(res, t0)
+    bz, initrd = state["bz"], state["initrd"]
+    res.run("error: patch that does not apply", err_bad_patch)
+    # The bad patch left the tree on the base; put the variant back.
+    kernel.checkout(variant)
+
+    step("guest: boot, KUnit, kselftests")
+    res.run("boot: guest boots, balloon negotiates reporting",
+            lambda: boot_check(bz, initrd, state))
+    if "boot_console" in state and (not only or "kunit" in only):
+        kunit_results(res, state["boot_console"])
+    if not only or "kselftest" in only:
+        kselftests(res, bz, initrd)
+
+    step("guest: harness error paths")
+    res.run("error: QEMU exits early", err_qemu_early)
+    res.run("error: guest panic shows the console", err_panic)
+    res.run("error: hung guest is killed", err_hang)
+
+    step("host side: memory returned to the QEMU process")
+    res.run("e2e: reporting on returns >= 90% of a freed GiB",
+            lambda: e2e_returns(bz, initrd, True, 90))
+    res.run("e2e: reporting off returns < 10%",
+            lambda: e2e_returns(bz, initrd, False, 10))
+    return finish(res, t0)
+
+
+def finish(res, t0):
+    say(f"\ntest command ran {time.monotonic() - t0:.0f}s")
+    if res.failures:
+        say("failed: " + "; ".join(res.failures))
+    line = f"{res.passed} passed, {res.failed} failed"
+    if res.skipped:
+        line += f", {res.skipped} skipped"
+    say(line)
+    return 1 if res.failed else 0

@@ -1,0 +1,102 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The guest's initramfs: busybox-static, our init, jobs and static programs.
+
+The archive is written here in the kernel's "newc" cpio format, so device
+nodes can be included without root and no external cpio is needed.
+"""
+
+import glob
+import os
+import stat
+
+from .common import BUILD, LOGS, REPO, HarnessError, ensure_dir, run
+
+GUEST = os.path.join(REPO, "harness", "guest")
+BUSYBOX = "/bin/busybox"
+# Guest programs written here, compiled static. Kselftests come from the
+# kernel-tree layout of this repository and use the base tree's harness
+# header (tools/testing/selftests/kselftest_harness.h).
+PROGRAMS = sorted(glob.glob(os.path.join(GUEST, "*.c")))
+SELFTESTS = sorted(glob.glob(os.path.join(
+    REPO, "tools", "testing", "selftests", "mm", "*.c")))
+OUTPUT = os.path.join(BUILD, "initramfs.cpio")
+
+
+class Cpio:
+    """A minimal writer of the newc format (see usr/gen_init_cpio.c)."""
+
+    def __init__(self, path):
+        self.f = open(path, "wb")
+        self.ino = 1
+
+    def _entry(self, name, mode, data=b"", rdev=(0, 0), nlink=1):
+        name_b = name.encode() + b"\0"
+        hdr = "070701" + "".join(f"{v:08x}" for v in (
+            self.ino, mode, 0, 0, nlink, 0, len(data), 0, 0,
+            rdev[0], rdev[1], len(name_b), 0))
+        self.ino += 1
+        self.f.write(hdr.encode() + name_b)
+        self.f.write(b"\0" * (-(110 + len(name_b)) % 4))
+        self.f.write(data)
+        self.f.write(b"\0" * (-len(data) % 4))
+
+    def dir(self, name):
+        self._entry(name, stat.S_IFDIR | 0o755, nlink=2)
+
+    def file(self, name, data, mode=0o755):
+        self._entry(name, stat.S_IFREG | mode, data)
+
+    def symlink(self, name, target):
+        self._entry(name, stat.S_IFLNK | 0o777, target.encode())
+
+    def chardev(self, name, major, minor):
+        self._entry(name, stat.S_IFCHR | 0o600, rdev=(major, minor))
+
+    def close(self):
+        self._entry("TRAILER!!!", 0)
+        self.f.close()
+
+
+def _compile(src, out, tree, log):
+    inc = ["-I", os.path.join(tree, "tools", "testing", "selftests", "mm"),
+           "-I", os.path.join(tree, "tools", "testing", "selftests"),
+           "-I", os.path.join(tree, "tools", "include", "uapi")]
+    run(["gcc", "-static", "-O2", "-Wall", "-Wextra", "-pthread"] + inc
+        + ["-o", out, src], log=log, what=f"compiling {os.path.basename(src)}")
+
+
+def build(tree):
+    """Build build/initramfs.cpio; @tree provides the kselftest headers."""
+    if not os.path.exists(BUSYBOX):
+        raise HarnessError(f"{BUSYBOX} missing: install busybox-static")
+    bindir = ensure_dir(os.path.join(BUILD, "guest-bin"))
+    log = os.path.join(LOGS, "guest-programs.log")
+    progs = {}
+    for src in PROGRAMS + SELFTESTS:
+        name = os.path.splitext(os.path.basename(src))[0]
+        out = os.path.join(bindir, name)
+        if (not os.path.exists(out)
+                or os.path.getmtime(out) < os.path.getmtime(src)):
+            _compile(src, out, tree, log)
+        progs[name] = (out, src in SELFTESTS)
+    path = OUTPUT
+    cpio = Cpio(path + ".tmp")
+    for d in ("bin", "sbin", "usr", "usr/bin", "usr/sbin", "dev", "proc",
+              "sys", "tmp", "run", "jobs", "kselftest"):
+        cpio.dir(d)
+    cpio.chardev("dev/console", 5, 1)
+    with open(BUSYBOX, "rb") as f:
+        cpio.file("bin/busybox", f.read())
+    cpio.symlink("bin/sh", "busybox")
+    with open(os.path.join(GUEST, "init"), "rb") as f:
+        cpio.file("init", f.read())
+    for job in sorted(glob.glob(os.path.join(GUEST, "jobs", "*.sh"))):
+        with open(job, "rb") as f:
+            cpio.file("jobs/" + os.path.basename(job), f.read())
+    for name, (out, is_selftest) in sorted(progs.items()):
+        with open(out, "rb") as f:
+            where = "kselftest/" if is_selftest else "bin/"
+            cpio.file(where + name, f.read())
+    cpio.close()
+    os.replace(path + ".tmp", path)
+    return path

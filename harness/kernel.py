@@ -1,0 +1,306 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The base tree, the series on top of it, and the guest kernel builds.
+
+One git tree, build/linux, holds the base (tag "base"). A variant is checked
+out into it before its build: "baseline" is the base as it is, "ours" is the
+base plus the series. Each variant has its own object tree (O=build/obj/NAME)
+and all of them share one ccache. Building every variant from the same source
+path is what lets ccache hit across variants: only the files the series
+touches are compiled twice.
+"""
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+
+from .common import (BUILD, LOGS, REPO, HarnessError, Progress, ensure_dir,
+                     run, say, step)
+
+TREE = os.path.join(BUILD, "linux")
+DEBIAN_TARBALL = "/usr/src/linux-source-6.12.tar.xz"
+SERIES = os.environ.get("PR_SERIES", os.path.join(REPO, "patches", "series"))
+FRAGMENT = os.path.join(REPO, "Kconfig.fragment")
+VARIANTS = ("ours", "baseline")
+ARCH = "x86_64"
+
+# Fixed build identity: the kernel embeds user, host and time in
+# init/version.o; keeping them constant keeps builds reproducible and ccache
+# hits high.
+BUILD_ENV = {
+    "KBUILD_BUILD_USER": "pr",
+    "KBUILD_BUILD_HOST": "harness",
+    "KBUILD_BUILD_TIMESTAMP": "2024-11-17",
+    "CCACHE_DIR": os.path.join(BUILD, "ccache"),
+    "CCACHE_MAXSIZE": "5G",
+}
+
+
+def read_version(tree):
+    """Return "6.12.117" style version of the tree at @tree, or raise."""
+    mk = os.path.join(tree, "Makefile")
+    try:
+        with open(mk) as f:
+            head = f.read(4096)
+    except OSError:
+        raise HarnessError(f"{tree} is not a Linux source tree "
+                           "(no top-level Makefile)")
+    fields = {}
+    for key in ("VERSION", "PATCHLEVEL", "SUBLEVEL", "EXTRAVERSION"):
+        m = re.search(rf"^{key}\s*=\s*(\S*)\s*$", head, re.M)
+        fields[key] = m.group(1) if m else ""
+    if not fields["VERSION"] or not fields["PATCHLEVEL"]:
+        raise HarnessError(f"{tree} is not a Linux source tree "
+                           "(no VERSION/PATCHLEVEL in its Makefile)")
+    ver = f"{fields['VERSION']}.{fields['PATCHLEVEL']}"
+    if fields["SUBLEVEL"]:
+        ver += f".{fields['SUBLEVEL']}"
+    return ver + fields["EXTRAVERSION"]
+
+
+def check_612(tree):
+    ver = read_version(tree)
+    if not re.match(r"6\.12(\.|$|-)", ver):
+        raise HarnessError(
+            f"{tree} is Linux {ver}; this series is for Linux 6.12 "
+            "(Debian's linux-source-6.12, or any 6.12.y tree)")
+    return ver
+
+
+def _source_identity(kernel_src):
+    """What the base tree is made from, to notice when it changes."""
+    if kernel_src:
+        return {"kind": "tree", "path": os.path.abspath(kernel_src)}
+    if not os.path.exists(DEBIAN_TARBALL):
+        raise HarnessError(f"{DEBIAN_TARBALL} is missing: install the "
+                           "Debian package linux-source-6.12, or name a "
+                           "6.12 tree with KERNEL_SRC=")
+    st = os.stat(DEBIAN_TARBALL)
+    p = subprocess.run(["dpkg-query", "-W", "-f=${Version}",
+                        "linux-source-6.12"], capture_output=True, text=True)
+    return {"kind": "debian", "path": DEBIAN_TARBALL, "size": st.st_size,
+            "mtime": int(st.st_mtime), "package": p.stdout.strip()}
+
+
+def _git(*args, check=True):
+    return run(["git", "-C", TREE, "-c", "user.name=pr-harness",
+                "-c", "user.email=pr-harness@localhost"] + list(args),
+               check=check, what="git " + args[0])
+
+
+def base_info():
+    with open(os.path.join(BUILD, "base.json")) as f:
+        return json.load(f)
+
+
+def prepare_base(kernel_src=None):
+    """Make build/linux a git tree whose tag "base" is the base source."""
+    if kernel_src:
+        check_612(kernel_src)
+    ident = _source_identity(kernel_src)
+    stamp = os.path.join(BUILD, "base.json")
+    if os.path.exists(stamp) and os.path.isdir(os.path.join(TREE, ".git")):
+        with open(stamp) as f:
+            have = json.load(f)
+        if have.get("source") == ident:
+            return have
+    step("preparing the base tree (once per base)")
+    ensure_dir(BUILD)
+    log = os.path.join(LOGS, "base.log")
+    if os.path.exists(stamp):
+        os.unlink(stamp)
+    shutil.rmtree(TREE, ignore_errors=True)
+    if ident["kind"] == "debian":
+        tmp = os.path.join(BUILD, "extract")
+        shutil.rmtree(tmp, ignore_errors=True)
+        ensure_dir(tmp)
+        prog = Progress("extracting " + DEBIAN_TARBALL)
+        prog.update("running tar", force=True)
+        run(["tar", "-xf", DEBIAN_TARBALL, "-C", tmp], log=log,
+            what="extracting " + DEBIAN_TARBALL)
+        (top,) = os.listdir(tmp)
+        os.rename(os.path.join(tmp, top), TREE)
+        os.rmdir(tmp)
+        prog.done("done")
+    else:
+        run(["rsync", "-a", "--exclude=.git", kernel_src.rstrip("/") + "/",
+             TREE + "/"], log=log, what="copying " + kernel_src)
+    ver = check_612(TREE)
+    if os.path.exists(os.path.join(TREE, ".config")):
+        raise HarnessError(f"the base tree {ident['path']} has been "
+                           "configured in place; run 'make mrproper' in it")
+    prog = Progress("recording the base in git")
+    prog.update("git add", force=True)
+    run(["git", "init", "-q", TREE], log=log, what="git init")
+    # -f: Debian's top-level .gitignore ignores everything ("/*").
+    _git("add", "-f", "-A")
+    _git("commit", "-q", "-m", f"base: Linux {ver}")
+    _git("tag", "-f", "base")
+    prog.done("done")
+    info = {"version": ver, "source": ident}
+    with open(stamp, "w") as f:
+        json.dump(info, f, indent=1)
+    return info
+
+
+def read_series(path=None):
+    """Entries of patches/series: kernel-tree files written here (copied as
+    they are) and patches to existing files (applied in order)."""
+    path = path or SERIES
+    if not os.path.exists(path):
+        return []
+    out = []
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            line = line.split("#", 1)[0].strip()
+            if not line:
+                continue
+            # Paths are relative to the repository root; a file in the
+            # kernel-tree layout lands at the same path in the tree.
+            full = os.path.join(REPO, line)
+            if not os.path.exists(full):
+                raise HarnessError(f"{path}:{n}: {line} does not exist")
+            out.append((line, full))
+    return out
+
+
+def checkout(variant):
+    """Put the sources of @variant into build/linux; touch as few files as
+    possible so that the object tree rebuilds incrementally."""
+    if variant not in VARIANTS:
+        raise HarnessError(f"unknown variant {variant!r}")
+    info = base_info()
+    series = read_series() if variant == "ours" else []
+    want = hashlib.sha256(variant.encode())
+    for name, full in series:
+        with open(full, "rb") as f:
+            want.update(name.encode() + b"\0" + f.read())
+    stamp = os.path.join(TREE, ".git", "pr-checkout")
+    if os.path.exists(stamp):
+        with open(stamp) as f:
+            if f.read() == want.hexdigest():
+                return [name for name, _ in series]
+        os.unlink(stamp)
+    _git("reset", "-q", "--hard", "base")
+    # -x as well: Debian's .gitignore would hide the files we add; the
+    # tree never holds build output (every build uses O=).
+    _git("clean", "-q", "-fdx")
+    applied = []
+    for name, full in series:
+        if full.endswith(".patch"):
+            p = run(["git", "-C", TREE, "apply", "--verbose", full],
+                    check=False)
+            if p.returncode != 0:
+                hunks = [ln for ln in (p.stderr + p.stdout).splitlines()
+                         if "error" in ln or "failed" in ln]
+                raise HarnessError(
+                    f"patch {name} does not apply to Linux "
+                    f"{info['version']}:\n  " + "\n  ".join(hunks[:10]))
+        else:
+            dst = os.path.join(TREE, name)
+            ensure_dir(os.path.dirname(dst))
+            shutil.copyfile(full, dst)
+        applied.append(name)
+    # Remember what is checked out: the next build of the same variant and
+    # series touches no file, so make has nothing to redo.
+    with open(stamp, "w") as f:
+        f.write(want.hexdigest())
+    return applied
+
+
+def obj_dir(variant):
+    return os.path.join(BUILD, "obj", variant)
+
+
+def _fragment_lines(path):
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            m = re.match(r"^(CONFIG_\w+)=(.*)$", line)
+            if m:
+                yield m.group(1), m.group(2)
+            m = re.match(r"^# (CONFIG_\w+) is not set$", line)
+            if m:
+                yield m.group(1), "n"
+
+
+def configure(variant, fragments, log):
+    """tinyconfig + our fragments, then check every fragment line held."""
+    obj = ensure_dir(obj_dir(variant))
+    digest = hashlib.sha256()
+    for frag in fragments:
+        with open(frag, "rb") as f:
+            digest.update(f.read())
+    stamp = os.path.join(obj, ".pr-fragment")
+    config = os.path.join(obj, ".config")
+    if os.path.exists(config) and os.path.exists(stamp):
+        with open(stamp) as f:
+            if f.read() == digest.hexdigest():
+                return
+    mk = ["make", "-C", TREE, f"O={obj}", f"ARCH={ARCH}"]
+    run(mk + ["tinyconfig"], log=log, what="make tinyconfig")
+    run([os.path.join(TREE, "scripts/kconfig/merge_config.sh"), "-m",
+         "-O", obj, config] + fragments, log=log, cwd=obj,
+        what="merge_config.sh")
+    run(mk + ["olddefconfig"], log=log, what="make olddefconfig")
+    have = dict(_fragment_lines(config))
+    wrong = []
+    for frag in fragments:
+        for key, want in _fragment_lines(frag):
+            got = have.get(key, "n")
+            if got != want:
+                wrong.append(f"{key}={want} (got {got}) from "
+                             f"{os.path.basename(frag)}")
+    if wrong:
+        raise HarnessError("the kernel configuration dropped options "
+                           "(a dependency is missing):\n  "
+                           + "\n  ".join(wrong))
+    with open(stamp, "w") as f:
+        f.write(digest.hexdigest())
+
+
+def build(variant="ours", kernel_src=None, fragments=None):
+    """Build @variant; return the path of its bzImage."""
+    info = prepare_base(kernel_src)
+    applied = checkout(variant)
+    fragments = fragments or [FRAGMENT]
+    log = os.path.join(LOGS, f"kernel-{variant}.log")
+    ensure_dir(LOGS)
+    with open(log, "w") as f:
+        f.write(f"# {variant}: Linux {info['version']}, series: "
+                f"{len(applied)} entries\n")
+    say(f"    base: Linux {info['version']}"
+        + (f" (Debian linux-source-6.12 {info['source']['package']})"
+           if info["source"]["kind"] == "debian" else
+           f" ({info['source']['path']})")
+        + f"; variant: {variant}"
+        + (f", series of {len(applied)} entries" if variant == "ours" else
+           ", unpatched"))
+    configure(variant, fragments, log)
+    obj = obj_dir(variant)
+    env = dict(os.environ, **BUILD_ENV)
+    jobs = str(os.cpu_count() or 2)
+    cmd = ["make", "-C", TREE, f"O={obj}", f"ARCH={ARCH}",
+           "CC=ccache gcc", "HOSTCC=ccache gcc", f"-j{jobs}", "bzImage"]
+    prog = Progress(f"building {variant} kernel")
+    count = 0
+    with open(log, "a") as f:
+        f.write("$ " + " ".join(cmd) + "\n")
+        p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+        for line in p.stdout:
+            f.write(line)
+            m = re.match(r"\s+(CC|AS|LD|AR)\s+(\S+)", line)
+            if m:
+                count += 1
+                prog.update(f"{count} steps, now {m.group(2)}")
+        rc = p.wait()
+    if rc != 0:
+        errs = [ln.rstrip() for ln in open(log, errors="replace")
+                if "error" in ln.lower()][:15]
+        raise HarnessError(f"the {variant} kernel build failed; full log: "
+                           f"{log}\n  " + "\n  ".join(errs))
+    prog.done(f"{count} build steps")
+    return os.path.join(obj, "arch/x86/boot/bzImage")

@@ -1,0 +1,138 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Unit tests of the harness itself (no kernel, no guest)."""
+
+import os
+import subprocess
+import tempfile
+import unittest
+
+from harness import initramfs, kernel, vm
+from harness.common import HarnessError
+
+
+def _tree(d, version, patchlevel, sublevel="0", extra=""):
+    with open(os.path.join(d, "Makefile"), "w") as f:
+        f.write(f"# SPDX-License-Identifier: GPL-2.0\nVERSION = {version}\n"
+                f"PATCHLEVEL = {patchlevel}\nSUBLEVEL = {sublevel}\n"
+                f"EXTRAVERSION = {extra}\nNAME = Baby Opossum Posse\n")
+
+
+class VersionTest(unittest.TestCase):
+    def test_612_accepted(self):
+        with tempfile.TemporaryDirectory() as d:
+            _tree(d, 6, 12, 117)
+            self.assertEqual(kernel.check_612(d), "6.12.117")
+
+    def test_612_rc_accepted(self):
+        with tempfile.TemporaryDirectory() as d:
+            _tree(d, 6, 12, 0, "-rc7")
+            self.assertEqual(kernel.check_612(d), "6.12.0-rc7")
+
+    def test_other_versions_rejected(self):
+        for ver in ((6, 1, 90), (6, 13, 0), (5, 12, 0), (6, 120, 1)):
+            with tempfile.TemporaryDirectory() as d:
+                _tree(d, *ver)
+                with self.assertRaisesRegex(HarnessError, "not|is Linux"):
+                    kernel.check_612(d)
+
+    def test_not_a_tree(self):
+        with tempfile.TemporaryDirectory() as d:
+            with self.assertRaisesRegex(HarnessError, "not a Linux source"):
+                kernel.check_612(d)
+
+
+class SeriesTest(unittest.TestCase):
+    def test_comments_and_order(self):
+        with tempfile.TemporaryDirectory() as d:
+            a = os.path.join(d, "a.patch")
+            b = os.path.join(d, "b.c")
+            for p in (a, b):
+                open(p, "w").close()
+            s = os.path.join(d, "series")
+            with open(s, "w") as f:
+                f.write(f"# comment\n\n{b}  # trailing\n{a}\n")
+            self.assertEqual([n for n, _ in kernel.read_series(s)], [b, a])
+
+    def test_missing_entry_names_line(self):
+        with tempfile.TemporaryDirectory() as d:
+            s = os.path.join(d, "series")
+            with open(s, "w") as f:
+                f.write("# one\nmm/no-such-file.c\n")
+            with self.assertRaisesRegex(HarnessError, r"series:2: "
+                                        r"mm/no-such-file\.c does not"):
+                kernel.read_series(s)
+
+
+class FragmentTest(unittest.TestCase):
+    def test_parse(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".config") as f:
+            f.write("# c\nCONFIG_A=y\n# CONFIG_B is not set\nCONFIG_C=64\n"
+                    'CONFIG_D="x y"\n')
+            f.flush()
+            self.assertEqual(dict(kernel._fragment_lines(f.name)),
+                             {"CONFIG_A": "y", "CONFIG_B": "n",
+                              "CONFIG_C": "64", "CONFIG_D": '"x y"'})
+
+    def test_repo_fragment_enables_reporting(self):
+        got = dict(kernel._fragment_lines(kernel.FRAGMENT))
+        for opt in ("CONFIG_PAGE_REPORTING", "CONFIG_VIRTIO_BALLOON",
+                    "CONFIG_KUNIT", "CONFIG_SERIAL_8250_CONSOLE"):
+            self.assertEqual(got.get(opt), "y", opt)
+
+
+class CpioTest(unittest.TestCase):
+    def test_roundtrip_with_cpio_tool(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "x.cpio")
+            c = initramfs.Cpio(path)
+            c.dir("bin")
+            c.file("bin/hello", b"#!/bin/sh\necho hi\n")
+            c.file("odd", b"123")  # data length not a multiple of 4
+            c.symlink("bin/sh", "busybox")
+            c.chardev("console", 5, 1)
+            c.close()
+            out = subprocess.run(["cpio", "-itv", "--quiet"],
+                                 stdin=open(path, "rb"), capture_output=True,
+                                 text=True, check=True).stdout.splitlines()
+            kinds = {ln.split()[-1] if "->" not in ln else ln.split()[-3]:
+                     ln[0] for ln in out}
+            self.assertEqual(kinds, {"bin": "d", "bin/hello": "-",
+                                     "odd": "-", "bin/sh": "l",
+                                     "console": "c"})
+            ext = os.path.join(d, "ext")
+            os.mkdir(ext)
+            subprocess.run(["cpio", "-id", "--quiet"], cwd=ext,
+                           stdin=open(path, "rb"), check=True,
+                           capture_output=True)
+            with open(os.path.join(ext, "odd"), "rb") as f:
+                self.assertEqual(f.read(), b"123")
+            self.assertEqual(os.readlink(os.path.join(ext, "bin/sh")),
+                             "busybox")
+
+
+class SplatTest(unittest.TestCase):
+    def test_finds_kernel_problems(self):
+        log = ("[    0.1] Linux version 6.12.117\n"
+               "[    1.0] WARNING: CPU: 0 PID: 1 at mm/page_alloc.c:1 x\n"
+               "[    1.1] BUG: KASAN: use-after-free in foo\n"
+               "[    1.2] Kernel panic - not syncing: sysrq triggered\n"
+               "[    1.3] virtio_balloon virtio0: ok\n")
+        self.assertEqual(len(vm.splats(log)), 3)
+
+    def test_quiet_boot_is_clean(self):
+        self.assertEqual(vm.splats("[ 0.1] Booting\n[ 0.2] Run /init\n"), [])
+
+
+class MarkerTest(unittest.TestCase):
+    def test_marker_fields(self):
+        v = vm.VM("unit", "bz", "initrd")
+        v.t0 = 0
+        v._line("@@PR freed memfree_kb=123 x=y")
+        v._line("ok 1 plain TAP line")
+        self.assertEqual(len(v.lines), 2)
+        self.assertEqual(v.markers[0].event, "freed")
+        self.assertEqual(v.markers[0].num("memfree_kb"), 123)
+
+
+if __name__ == "__main__":
+    unittest.main()

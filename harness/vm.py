@@ -1,0 +1,385 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Boot a guest under QEMU, talk to it, watch it from the host, always kill it.
+
+Channels:
+  console  ttyS0 -> console.log          kernel log, panics, KUnit KTAP
+  data     ttyS1 <-> data.sock (client)  "@@PR event k=v" lines, test TAP
+  qmp      qmp.sock                      host-side figures and control
+Host figures come from the QEMU process (/proc/PID/status) and from QMP,
+never from the guest console alone.
+"""
+
+import ctypes
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+from .common import BUILD, HarnessError, ensure_dir, tail
+
+QEMU = "qemu-system-x86_64"
+_accel = None
+# Every live VM, so that an interrupted harness still kills them all.
+_live = set()
+
+SPLAT_PATTERNS = [
+    r"Kernel panic - not syncing", r"\bBUG: ", r"WARNING: ", r"\bOops\b",
+    r"general protection fault", r"KASAN: ", r"UBSAN: ",
+    r"possible circular locking dependency", r"INFO: task .* blocked",
+    r"rcu: INFO: .* stall", r"Call Trace:",
+]
+_splat_re = re.compile("|".join(SPLAT_PATTERNS))
+
+
+def splats(text):
+    """Lines of a console log that show a kernel problem."""
+    return [ln for ln in text.splitlines() if _splat_re.search(ln)]
+
+
+def _cpu_has_virt():
+    with open("/proc/cpuinfo") as f:
+        flags = set()
+        for line in f:
+            if line.startswith("flags"):
+                flags.update(line.split(":", 1)[1].split())
+                break
+    return bool(flags & {"vmx", "svm"})
+
+
+def detect_accel():
+    """"kvm" when /dev/kvm is usable by QEMU and the CPU advertises VMX/SVM,
+    "tcg" otherwise; ACCEL= forces one.
+
+    Both conditions matter: on the build machines /dev/kvm opens and QEMU
+    starts with -accel kvm, but the CPU flags are hidden and the guest is
+    emulated so slowly that it did not reach init in 5 minutes, where TCG
+    boots it in 2 seconds.
+    """
+    global _accel
+    forced = os.environ.get("ACCEL")
+    if forced:
+        if forced not in ("kvm", "tcg"):
+            raise HarnessError(f"ACCEL={forced}: use kvm or tcg")
+        return forced
+    if _accel:
+        return _accel
+    _accel = "tcg"
+    if os.access("/dev/kvm", os.R_OK | os.W_OK) and _cpu_has_virt():
+        try:
+            p = subprocess.run(
+                [QEMU, "-accel", "kvm", "-M", "q35", "-display", "none",
+                 "-nodefaults", "-monitor", "stdio"], input="quit\n",
+                capture_output=True, text=True, timeout=30)
+            if p.returncode == 0:
+                _accel = "kvm"
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+    return _accel
+
+
+def _die_with_parent():
+    # QEMU must not outlive the harness, however the harness ends.
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+class Qmp:
+    """Just enough QMP: negotiate, execute, keep events."""
+
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.connect(path)
+        self.sock.settimeout(30)
+        self.rfile = self.sock.makefile("r")
+        self.events = []
+        self.lock = threading.Lock()
+        self._read()  # greeting
+        self.cmd("qmp_capabilities")
+
+    def _read(self):
+        line = self.rfile.readline()
+        if not line:
+            raise HarnessError("QMP connection closed")
+        return json.loads(line)
+
+    def cmd(self, name, **args):
+        with self.lock:
+            msg = {"execute": name}
+            if args:
+                msg["arguments"] = args
+            self.sock.sendall(json.dumps(msg).encode() + b"\n")
+            while True:
+                r = self._read()
+                if "event" in r:
+                    self.events.append(r)
+                    continue
+                if "error" in r:
+                    raise HarnessError(f"QMP {name}: {r['error']}")
+                return r.get("return")
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+class Marker:
+    def __init__(self, t, event, fields, raw):
+        self.t, self.event, self.fields, self.raw = t, event, fields, raw
+
+    def num(self, key):
+        return int(self.fields[key])
+
+
+class VM:
+    """One guest run. Use as a context manager: QEMU is killed on exit."""
+
+    def __init__(self, name, kernel, initrd, job="boot", mem_mib=2048,
+                 smp=2, reporting=True, params=None, balloon_props=None,
+                 qemu_args=None, append="", timeout=300):
+        self.name = name
+        self.kernel, self.initrd = kernel, initrd
+        self.job, self.mem_mib, self.smp = job, mem_mib, smp
+        self.reporting = reporting
+        self.params = params or {}
+        self.balloon_props = balloon_props or {}
+        self.qemu_args = list(qemu_args or [])
+        self.qemu_args += os.environ.get("PR_QEMU_EXTRA", "").split()
+        self.append = append
+        self.timeout = timeout
+        self.dir = os.path.join(BUILD, "runs", name)
+        self.proc = None
+        self.qmp = None
+        self.accel = detect_accel()
+        self.markers = []
+        self.lines = []
+        self.cond = threading.Condition()
+        self.data_closed = False
+
+    # --- life cycle
+
+    def cmdline(self):
+        args = ["console=ttyS0", "panic=-1", "oops=panic", f"pr.job={self.job}"]
+        args += [f"pr.{k}={v}" for k, v in self.params.items()]
+        if self.append:
+            args.append(self.append)
+        return " ".join(args)
+
+    def qemu_cmd(self):
+        props = {"id": "balloon0",
+                 "free-page-reporting": "on" if self.reporting else "off"}
+        props.update(self.balloon_props)
+        dev = "virtio-balloon-pci," + ",".join(f"{k}={v}"
+                                               for k, v in props.items())
+        cpu = "host" if self.accel == "kvm" else "max"
+        d = self.dir
+        return [QEMU, "-accel", self.accel, "-M", "q35", "-cpu", cpu,
+                "-smp", str(self.smp), "-m", f"{self.mem_mib}M",
+                "-nodefaults", "-display", "none", "-no-reboot",
+                "-kernel", self.kernel, "-initrd", self.initrd,
+                "-append", self.cmdline(),
+                "-chardev", f"socket,id=qmp,path={d}/qmp.sock,server=on,wait=off",
+                "-mon", "chardev=qmp,mode=control",
+                "-chardev", f"file,id=con,path={d}/console.log",
+                "-serial", "chardev:con",
+                # wait=on: the guest does not start before the harness
+                # listens, so no line of the data channel is lost.
+                "-chardev", f"socket,id=data,path={d}/data.sock,server=on,wait=on",
+                "-serial", "chardev:data",
+                "-device", dev] + self.qemu_args
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    def start(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+        ensure_dir(self.dir)
+        cmd = self.qemu_cmd()
+        with open(os.path.join(self.dir, "qemu-cmd.txt"), "w") as f:
+            f.write(" ".join(cmd) + "\n")
+        self.qemu_log = open(os.path.join(self.dir, "qemu.log"), "w")
+        self.t0 = time.monotonic()
+        self.deadline = self.t0 + self.timeout
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                     stdout=self.qemu_log,
+                                     stderr=subprocess.STDOUT,
+                                     preexec_fn=_die_with_parent)
+        _live.add(self)
+        data = self._connect(os.path.join(self.dir, "data.sock"))
+        self.data = data
+        threading.Thread(target=self._reader, daemon=True).start()
+        self.qmp = Qmp(os.path.join(self.dir, "qmp.sock"))
+
+    def _connect(self, path):
+        while True:
+            self._check_alive()
+            if os.path.exists(path):
+                s = socket.socket(socket.AF_UNIX)
+                try:
+                    s.connect(path)
+                    return s
+                except OSError:
+                    s.close()
+            if time.monotonic() > self.t0 + 30:
+                raise HarnessError(f"QEMU did not open {path} within 30s")
+            time.sleep(0.05)
+
+    def _reader(self):
+        buf = b""
+        with open(os.path.join(self.dir, "data.log"), "wb") as log:
+            while True:
+                try:
+                    chunk = self.data.recv(65536)
+                except OSError:
+                    chunk = b""
+                if not chunk:
+                    break
+                log.write(chunk)
+                log.flush()
+                buf += chunk
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    self._line(line.decode(errors="replace").rstrip("\r"))
+        with self.cond:
+            self.data_closed = True
+            self.cond.notify_all()
+
+    def _line(self, line):
+        t = time.monotonic() - self.t0
+        with self.cond:
+            self.lines.append(line)
+            m = re.match(r"^@@PR (\S+)\s*(.*)$", line)
+            if m:
+                fields = dict(kv.split("=", 1) for kv in m.group(2).split()
+                              if "=" in kv)
+                self.markers.append(Marker(t, m.group(1), fields, line))
+            self.cond.notify_all()
+
+    def stop(self):
+        if self.qmp:
+            self.qmp.close()
+            self.qmp = None
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        _live.discard(self)
+        if getattr(self, "data", None):
+            try:
+                self.data.close()
+            except OSError:
+                pass
+
+    def quit(self):
+        """Ask QEMU to exit now (the guest needs no clean shutdown)."""
+        try:
+            if self.qmp:
+                self.qmp.cmd("quit")
+        except (HarnessError, OSError):
+            pass
+        self.stop()
+
+    # --- state
+
+    def now(self):
+        return time.monotonic() - self.t0
+
+    def console(self):
+        try:
+            with open(os.path.join(self.dir, "console.log"),
+                      errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def console_tail(self, n=25):
+        return tail(os.path.join(self.dir, "console.log"), n)
+
+    def _check_alive(self):
+        """Raise a precise error if QEMU is gone or the guest has died."""
+        if self.proc.poll() is None:
+            if time.monotonic() > self.deadline:
+                self.stop()
+                raise HarnessError(
+                    f"guest '{self.name}' did not finish within "
+                    f"{self.timeout}s (job {self.job}); QEMU killed. "
+                    f"Last console lines:\n{self.console_tail()}")
+            return
+        con = self.console()
+        if "Kernel panic" in con:
+            raise HarnessError(
+                f"guest '{self.name}' panicked. Last console lines "
+                f"({self.dir}/console.log):\n{self.console_tail()}")
+        if not any(m.event == "done" for m in self.markers):
+            rc = self.proc.returncode
+            qlog = tail(os.path.join(self.dir, "qemu.log"), 10)
+            raise HarnessError(
+                f"QEMU exited early (exit {rc}) in run '{self.name}':\n"
+                f"{qlog}Last console lines:\n{self.console_tail()}")
+
+    def wait_marker(self, event, after=0, timeout=None):
+        """The first marker @event at index >= @after; raise on death,
+        hang or @timeout."""
+        limit = time.monotonic() + timeout if timeout else None
+        while True:
+            with self.cond:
+                for i, m in enumerate(self.markers[after:], after):
+                    if m.event == event:
+                        return m
+                self.cond.wait(0.2)
+            self._check_alive()
+            if limit and time.monotonic() > limit:
+                raise HarnessError(f"no '{event}' from guest '{self.name}' "
+                                   f"within {timeout}s. Last console lines:"
+                                   f"\n{self.console_tail()}")
+
+    def wait_done(self):
+        """Wait for the job to finish; return its exit status."""
+        m = self.wait_marker("done")
+        return int(m.fields.get("rc", "1"))
+
+    def wait_exit(self, timeout=30):
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.stop()
+
+    def rss_kib(self):
+        """Resident memory of the QEMU process (VmRSS, KiB)."""
+        try:
+            with open(f"/proc/{self.proc.pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1])
+        except OSError:
+            pass
+        return None
+
+    def enable_guest_stats(self, period=1):
+        self.qmp.cmd("qom-set", path="/machine/peripheral/balloon0",
+                     property="guest-stats-polling-interval", value=period)
+
+    def guest_stats(self):
+        """The balloon driver's statistics as the host sees them (QMP)."""
+        r = self.qmp.cmd("qom-get", path="/machine/peripheral/balloon0",
+                         property="guest-stats")
+        return r.get("stats", {}) if r else {}
+
+
+def kill_all():
+    for vm in list(_live):
+        vm.stop()
