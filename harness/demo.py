@@ -113,12 +113,13 @@ def watch_return(vm, limit=60, live=True, tail_s=3.0):
 
 
 def summary_line(res, label):
-    def fmt(v):
-        return f"{v:.1f} s" if v is not None else \
-            f"not reached in {res['limit']} s"
+    def when(key, pct):
+        if res[key] is None:
+            return f"{pct} not reached within {res['limit']} s"
+        return f"{pct} back after {res[key]:.1f} s"
     return (f"{label}: {res['freed_mib']:.0f} MiB freed in the guest, "
             f"{res.get('returned_mib', 0):.0f} MiB returned to the host; "
-            f"50% back after {fmt(res['t50'])}, 90% after {fmt(res['t90'])}")
+            f"{when('t50', '50%')}, {when('t90', '90%')}")
 
 
 def save(res, stem, title):
@@ -135,7 +136,7 @@ def save(res, stem, title):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(9, 4.5))
+    fig, ax = plt.subplots(figsize=(9, 5))
     ts = [s.t for s in res["samples"]]
     ax.plot(ts, [s.rss_mib for s in res["samples"]],
             label="host: QEMU RSS (MiB)")
@@ -144,18 +145,19 @@ def save(res, stem, title):
     if gf:
         ax.plot([a for a, _ in gf], [b for _, b in gf], "--",
                 label="guest: free memory (MiB, balloon stats)")
+    top = ax.get_ylim()[1]
     ax.axvline(res["free_t"], color="gray", lw=0.8)
-    ax.annotate("free", (res["free_t"], ax.get_ylim()[1] * 0.95))
-    for key, name in (("t50", "50%"), ("t90", "90%")):
+    ax.annotate(" free", (res["free_t"], top * 0.95))
+    for key, name, y in (("t50", "50%", 0.85), ("t90", "90%", 0.75)):
         if res[key] is not None:
             x = res["free_t"] + res[key]
             ax.axvline(x, color="green", lw=0.8, ls=":")
-            ax.annotate(f"{name} @ {res[key]:.1f}s",
-                        (x, ax.get_ylim()[1] * 0.85))
+            ax.annotate(f" {name} back: {res[key]:.1f} s", (x, top * y))
     ax.set_xlabel("seconds since QEMU start")
     ax.set_ylabel("MiB")
     ax.set_title(title)
-    ax.legend(loc="center right")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2,
+              frameon=False)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(png, dpi=100)

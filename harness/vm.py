@@ -216,10 +216,19 @@ class VM:
                                      stderr=subprocess.STDOUT,
                                      preexec_fn=_die_with_parent)
         _live.add(self)
-        data = self._connect(os.path.join(self.dir, "data.sock"))
-        self.data = data
-        threading.Thread(target=self._reader, daemon=True).start()
-        self.qmp = Qmp(os.path.join(self.dir, "qmp.sock"))
+        try:
+            self.data = self._connect(os.path.join(self.dir, "data.sock"))
+            threading.Thread(target=self._reader, daemon=True).start()
+            self.qmp = Qmp(os.path.join(self.dir, "qmp.sock"))
+        except (OSError, HarnessError):
+            # QEMU opens its sockets before it checks the devices: a bad
+            # -device closes them again. Say why QEMU went away.
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+            self._check_alive()
+            raise
 
     def _connect(self, path):
         while True:
