@@ -1,0 +1,1004 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Free page reporting, tracked with per-section bitmaps.
+ *
+ * A page reporting device (virtio-balloon, hv_balloon) asks to be told about
+ * free memory so that its host can take it back. This engine finds that
+ * memory without walking free lists:
+ *
+ *   mark     __free_one_page() has merged a freed range into a free block of
+ *            at least pageblock_order. The pageblocks that this free made
+ *            whole get their bit set in their section's bitmap
+ *            (after mem_section_usage::pageblock_flags), and the section its
+ *            bit in a small summary bitmap. A pageblock whose bit is clear
+ *            was reported, or has not been free since the device registered.
+ *   scan     After a quiet period, a worker walks the summary, then the set
+ *            bits of each marked section.
+ *   isolate  Under zone->lock, taken once per batch, a marked block that is
+ *            still a free buddy block of at least page_reporting_order is
+ *            taken off the free list into a scatterlist and its bits are
+ *            cleared. A marked block that is no longer free loses its bit:
+ *            it will be marked again when it is freed again.
+ *   report   With zone->lock dropped, the batch goes to ->report().
+ *   drain    The blocks return to the buddy allocator without being marked
+ *            (FPI_SKIP_REPORT_NOTIFY). Bits of blocks the device failed to
+ *            report are set again.
+ *   idle     The worker stops when no bit is left that it could report.
+ *
+ * Why this is lossless: a bit is set under the zone->lock of the freed
+ * block and cleared only under the same lock, after checking the block.
+ * The summary bit is cleared before the section's bitmap is read, with full
+ * barriers on both sides (see reporting_mark_blocks() and reporting_scan_section()).
+ *
+ * Why nothing is reported twice: reporting clears the bits of a block, and
+ * putting it back does not mark it. Merges and splits of free blocks do not
+ * touch the bits; only a free that makes a pageblock whole again does, and
+ * that can only happen after some of it was allocated.
+ *
+ * Memory cost: one bit per pageblock of present memory, inside the
+ * mem_section_usage that sparse already allocates per present section (and
+ * frees on hot-remove), plus one summary bit per section of physical
+ * address space. Nothing is added to struct zone.
+ */
+#include <linux/mm.h>
+#include <linux/mmzone.h>
+#include <linux/memory.h>
+#include <linux/memory_hotplug.h>
+#include <linux/page_reporting.h>
+#include <linux/gfp.h>
+#include <linux/export.h>
+#include <linux/module.h>
+#include <linux/delay.h>
+#include <linux/scatterlist.h>
+#include <linux/sysfs.h>
+#include <linux/kobject.h>
+
+#include "page_reporting.h"
+#include "internal.h"
+
+#define PR_SECTION_BITS	PAGE_REPORTING_SECTION_BITS
+
+/*
+ * Reporting order: blocks smaller than this are not reported. -1 until a
+ * device registers (or the user sets it), as before.
+ */
+unsigned int page_reporting_order = -1;
+
+/*
+ * Pacing. A worker starts when no block has been marked for
+ * page_reporting_delay_ms (the free looks finished), but no later than
+ * page_reporting_max_delay_ms after the first unreported free (frees that
+ * never stop still get reported). Both are multiplied by reporting_backoff, which
+ * grows while reported or marked blocks keep being reallocated at once:
+ * reporting a block that is about to be reused costs the guest a refault
+ * and the host a discard for nothing.
+ */
+static unsigned int page_reporting_delay_ms = 100;
+static unsigned int page_reporting_max_delay_ms = 2000;
+/* Blocks per ->report() call; the device's capacity bounds it too. */
+static unsigned int page_reporting_capacity = PAGE_REPORTING_CAPACITY;
+
+#define PR_DELAY_MAX_MS		60000
+#define PR_BACKOFF_MAX		64
+
+static int reporting_param_set(const char *val, const struct kernel_param *kp,
+			unsigned int min, unsigned int max)
+{
+	unsigned int v;
+
+	/* Out of range, negative, overflowing or not a number: -EINVAL. */
+	if (!val || kstrtouint(val, 10, &v) || v < min || v > max)
+		return -EINVAL;
+	WRITE_ONCE(*(unsigned int *)kp->arg, v);
+	return 0;
+}
+
+static int page_order_update_notify(const char *val,
+				    const struct kernel_param *kp)
+{
+	/* Blocks are tracked per pageblock: smaller orders cannot be found. */
+	return reporting_param_set(val, kp, pageblock_order, MAX_PAGE_ORDER);
+}
+
+static const struct kernel_param_ops page_reporting_param_ops = {
+	.set = &page_order_update_notify,
+	/*
+	 * For the get op, use param_get_int instead of param_get_uint.
+	 * This is to make sure that when unset the initialized value of
+	 * -1 is shown correctly
+	 */
+	.get = &param_get_int,
+};
+
+module_param_cb(page_reporting_order, &page_reporting_param_ops,
+		&page_reporting_order, 0644);
+MODULE_PARM_DESC(page_reporting_order,
+		 "Smallest order reported (pageblock_order..MAX_PAGE_ORDER)");
+
+/*
+ * This symbol is also a kernel parameter. Export the page_reporting_order
+ * symbol so that other drivers can access it to control order values without
+ * having to introduce another configurable parameter. Only one driver can
+ * register with the page_reporting driver for the service, so we have just
+ * one control parameter for the use case(which can be accessed in both
+ * drivers)
+ */
+EXPORT_SYMBOL_GPL(page_reporting_order);
+
+static int reporting_delay_set(const char *val, const struct kernel_param *kp)
+{
+	return reporting_param_set(val, kp, 0, PR_DELAY_MAX_MS);
+}
+
+static int reporting_capacity_set(const char *val, const struct kernel_param *kp)
+{
+	return reporting_param_set(val, kp, 1, PAGE_REPORTING_CAPACITY);
+}
+
+static const struct kernel_param_ops reporting_delay_ops = {
+	.set = reporting_delay_set,
+	.get = param_get_uint,
+};
+
+static const struct kernel_param_ops reporting_capacity_ops = {
+	.set = reporting_capacity_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(delay_ms, &reporting_delay_ops, &page_reporting_delay_ms, 0644);
+MODULE_PARM_DESC(delay_ms, "Quiet time after the last free before reporting (ms, 0..60000)");
+module_param_cb(max_delay_ms, &reporting_delay_ops, &page_reporting_max_delay_ms,
+		0644);
+MODULE_PARM_DESC(max_delay_ms, "Longest wait after the first unreported free (ms, 0..60000)");
+module_param_cb(capacity, &reporting_capacity_ops, &page_reporting_capacity, 0644);
+MODULE_PARM_DESC(capacity, "Most blocks per report (1..32, and the device's limit)");
+
+static struct page_reporting_dev_info __rcu *pr_dev_info __read_mostly;
+
+enum {
+	PAGE_REPORTING_IDLE = 0,
+	PAGE_REPORTING_REQUESTED,
+	PAGE_REPORTING_ACTIVE
+};
+
+/*
+ * Summary: one bit per memory section, set when the section may have
+ * marked blocks. Replaced (grown) only by the memory hotplug notifier, with
+ * reporting_summary_lock held; the free path reads it under RCU.
+ */
+struct reporting_summary {
+	unsigned long nbits;
+	unsigned long map[];
+};
+
+static struct reporting_summary __rcu *reporting_summary;
+static DEFINE_MUTEX(reporting_summary_lock);
+
+/*
+ * Blocks reported by the last pass, to notice how many of them are
+ * allocated again soon after ("reported_reallocated"). Only the worker
+ * touches it.
+ */
+#define PR_RECENT		256
+#define PR_RECENT_WINDOW	(10 * HZ)
+
+/* State of the registered device's engine; only the worker writes it. */
+struct reporting_engine {
+	struct scatterlist sgl[PAGE_REPORTING_CAPACITY];
+	unsigned long recent[PR_RECENT];
+	unsigned int nr_recent;
+	unsigned long recent_when;
+	/* jiffies of the first free not yet reported, and of the last one */
+	unsigned long requested_at;
+	unsigned long last_mark;
+	unsigned int backoff;
+};
+
+/*
+ * Static: reset under page_reporting_mutex before a device is published,
+ * so the free path never sees it half set up or freed.
+ */
+static struct reporting_engine reporting_engine;
+
+/* Statistics, written by the worker and read by sysfs. */
+static struct {
+	unsigned long passes;
+	unsigned long reported_blocks;
+	unsigned long reported_bytes;
+	unsigned long skipped_reallocated;
+	unsigned long reported_reallocated;
+	unsigned long isolated_now;
+	unsigned long report_errors;
+} reporting_stats;
+
+#define reporting_stat_add(field, n) \
+	WRITE_ONCE(reporting_stats.field, READ_ONCE(reporting_stats.field) + (n))
+
+static unsigned long *reporting_section_map(unsigned long pfn)
+{
+	return page_reporting_section_map(__pfn_to_section(pfn)->usage);
+}
+
+static unsigned long reporting_section_bit(unsigned long pfn)
+{
+	return (pfn & (PAGES_PER_SECTION - 1)) >> pageblock_order;
+}
+
+/*
+ * Set the bits of @nr pageblocks from @pfn (all in one section) and the
+ * section's summary bit. Called with the zone->lock of those pageblocks
+ * held, or with their pages isolated, and under RCU for the summary.
+ */
+static void reporting_mark_blocks(unsigned long pfn, unsigned long nr)
+{
+	unsigned long *map = reporting_section_map(pfn);
+	unsigned long bit = reporting_section_bit(pfn);
+	unsigned long sec = pfn_to_section_nr(pfn);
+	struct reporting_summary *summary;
+
+	/*
+	 * Atomic: two zones can share a section (ZONE_DMA in section 0,
+	 * interleaved zones), and they hold different locks.
+	 */
+	while (nr--)
+		set_bit(bit++, map);
+
+	/*
+	 * Order the block bits before the summary test. Pairs with the
+	 * test_and_clear_bit() of the summary in reporting_scan(): either the
+	 * worker sees our block bits, or we see its cleared summary bit and
+	 * set it again.
+	 */
+	smp_mb__after_atomic();
+
+	summary = rcu_dereference(reporting_summary);
+	if (WARN_ON_ONCE(!summary || sec >= summary->nbits))
+		return;
+	/* Test first: the summary word is shared by 64 sections. */
+	if (!test_bit(sec, summary->map))
+		set_bit(sec, summary->map);
+}
+
+static void reporting_request(struct page_reporting_dev_info *prdev)
+{
+	unsigned long now = jiffies;
+	struct reporting_engine *eng = &reporting_engine;
+
+	/* One store per tick at most: this line is shared by all CPUs. */
+	if (READ_ONCE(eng->last_mark) != now)
+		WRITE_ONCE(eng->last_mark, now);
+
+	/* Check to see if we are in desired state */
+	if (atomic_read(&prdev->state) == PAGE_REPORTING_REQUESTED)
+		return;
+
+	/*
+	 * If reporting is already active there is nothing we need to do:
+	 * the worker will see REQUESTED and run again.
+	 */
+	if (atomic_xchg(&prdev->state, PAGE_REPORTING_REQUESTED) !=
+	    PAGE_REPORTING_IDLE)
+		return;
+
+	WRITE_ONCE(eng->requested_at, now);
+	queue_delayed_work(system_freezable_wq, &prdev->work,
+			   msecs_to_jiffies(READ_ONCE(page_reporting_delay_ms)) *
+			   READ_ONCE(eng->backoff));
+}
+
+/* Called by page_reporting_notify_free() with zone->lock held. */
+void __page_reporting_notify_free(unsigned long pfn, unsigned int order)
+{
+	struct page_reporting_dev_info *prdev;
+
+	rcu_read_lock();
+	prdev = rcu_dereference(pr_dev_info);
+	if (likely(prdev)) {
+		/*
+		 * A free below pageblock_order completes only the pageblock
+		 * that contains it: the rest of the merged block was already
+		 * free and keeps its state. A larger free makes all of its
+		 * pageblocks newly free.
+		 */
+		if (order < pageblock_order)
+			reporting_mark_blocks(ALIGN_DOWN(pfn, pageblock_nr_pages), 1);
+		else
+			reporting_mark_blocks(pfn, 1UL << (order - pageblock_order));
+		reporting_request(prdev);
+	}
+	rcu_read_unlock();
+}
+
+/*
+ * The free buddy block that contains @pfn and is of at least @order, or
+ * NULL. Called with zone->lock held.
+ */
+static struct page *reporting_free_block(struct zone *zone, unsigned long pfn,
+				  unsigned int order)
+{
+	for (; order <= MAX_PAGE_ORDER; order++) {
+		unsigned long head = ALIGN_DOWN(pfn, 1UL << order);
+		struct page *page;
+
+		if (!pfn_valid(head) || !zone_spans_pfn(zone, head))
+			return NULL;
+		page = pfn_to_page(head);
+		if (page_zone(page) != zone)
+			return NULL;
+		if (PageBuddy(page))
+			return buddy_order(page) >= order ? page : NULL;
+	}
+	return NULL;
+}
+
+/* Does any pageblock of the 1 << @order pages at @pfn have its bit set? */
+static bool reporting_unit_marked(unsigned long pfn, unsigned int order)
+{
+	unsigned long *map = reporting_section_map(pfn);
+	unsigned long bit = reporting_section_bit(pfn);
+	unsigned long n = 1UL << (order - pageblock_order);
+
+	return find_next_bit(map, bit + n, bit) < bit + n;
+}
+
+static void reporting_clear_unit(unsigned long pfn, unsigned int order)
+{
+	unsigned long *map = reporting_section_map(pfn);
+	unsigned long bit = reporting_section_bit(pfn);
+	unsigned long n = 1UL << (order - pageblock_order);
+
+	while (n--)
+		clear_bit(bit++, map);
+}
+
+/* One pass over the marked blocks. */
+struct reporting_pass {
+	struct page_reporting_dev_info *prdev;
+	struct reporting_engine *eng;
+	unsigned int order;		/* reporting order for this pass */
+	unsigned int capacity;		/* entries per report */
+	unsigned int nents;		/* entries in eng->sgl */
+	struct zone *zone;		/* zone of the batch, lock held */
+	unsigned long examined;		/* marked units looked at */
+	unsigned long skipped;		/* of those, no longer free */
+	bool zone_low;			/* batch zone too low to report */
+	int err;
+};
+
+/*
+ * Keep this many free pages in a zone, beyond its low watermark, while its
+ * blocks are out: the most one batch can isolate. Together with the
+ * min-watermark check in __isolate_free_page(), reporting never takes a
+ * zone below its low watermark, so it never wakes kswapd and never makes an
+ * allocation fail.
+ */
+static bool reporting_zone_ok(struct reporting_pass *p, struct zone *zone)
+{
+	unsigned long reserve = (unsigned long)p->capacity << p->order;
+
+	return zone_watermark_ok(zone, 0, low_wmark_pages(zone) + reserve, 0,
+				 ALLOC_CMA);
+}
+
+/*
+ * Look at the marked pageblock at @pfn with p->zone locked. Returns false
+ * when the batch is full and must be reported first.
+ */
+static bool reporting_isolate(struct reporting_pass *p, unsigned long pfn)
+{
+	unsigned long unit = ALIGN_DOWN(pfn, 1UL << p->order);
+	unsigned long head_pfn, end, u;
+	struct page *head;
+	unsigned int order;
+
+	/* An earlier pageblock of the same unit took this one along. */
+	if (!test_bit(reporting_section_bit(pfn), reporting_section_map(pfn)))
+		return true;
+
+	p->examined++;
+	head = reporting_free_block(p->zone, unit, p->order);
+	if (!head) {
+		/*
+		 * Allocated (or split) since it was marked. It is marked
+		 * again when it becomes a free pageblock again, under this
+		 * same lock, so clearing loses nothing.
+		 */
+		reporting_clear_unit(unit, p->order);
+		p->skipped++;
+		return true;
+	}
+
+	/*
+	 * Being offlined or taken by alloc_contig_range(): leave it and its
+	 * bits alone. MEM_OFFLINE clears the bits of memory that goes away;
+	 * blocks whose isolation is undone stay marked for the next pass.
+	 */
+	if (is_migrate_isolate(get_pageblock_migratetype(head)))
+		return true;
+
+	if (p->zone_low || !reporting_zone_ok(p, p->zone)) {
+		p->zone_low = true;
+		return true;
+	}
+
+	order = buddy_order(head);
+	if (!__isolate_free_page(head, order)) {
+		p->zone_low = true;
+		return true;
+	}
+
+	/*
+	 * The whole free block is off the free list. Keep its marked units
+	 * that fit in the batch, give the others back at once (unmarked ones
+	 * were reported already; the rest stay marked for the next batch).
+	 */
+	head_pfn = page_to_pfn(head);
+	end = head_pfn + (1UL << order);
+	for (u = head_pfn; u < end; u += 1UL << p->order) {
+		struct page *page = pfn_to_page(u);
+
+		if (p->nents < p->capacity && reporting_unit_marked(u, p->order)) {
+			reporting_clear_unit(u, p->order);
+			sg_set_page(&p->eng->sgl[p->nents++], page,
+				    PAGE_SIZE << p->order, 0);
+			reporting_stat_add(isolated_now, 1);
+		} else {
+			__putback_isolated_page(page, p->order,
+					get_pageblock_migratetype(page));
+		}
+	}
+	return p->nents < p->capacity;
+}
+
+/*
+ * The worker looks at marks with memory hotplug held off and the summary
+ * stable; it never keeps either while ->report() runs, so a host that is
+ * slow to acknowledge cannot hold up memory hotplug. The blocks in flight
+ * stay safe without them: isolated pages cannot be offlined.
+ */
+static void reporting_lock_memory(void)
+{
+	get_online_mems();
+	mutex_lock(&reporting_summary_lock);
+}
+
+static void reporting_unlock_memory(void)
+{
+	mutex_unlock(&reporting_summary_lock);
+	put_online_mems();
+}
+
+/*
+ * Report the batch of p->zone and give it back. Called with p->zone->lock
+ * and the memory locks held; returns with the memory locks held and no
+ * zone locked.
+ */
+static void reporting_flush(struct reporting_pass *p)
+{
+	struct reporting_engine *eng = p->eng;
+	struct zone *zone = p->zone;
+	unsigned int i, n = p->nents;
+	int err;
+
+	spin_unlock_irq(&zone->lock);
+	p->zone = NULL;
+	reporting_unlock_memory();
+
+	sg_mark_end(&eng->sgl[n - 1]);
+	err = p->prdev->report(p->prdev, eng->sgl, n);
+
+	spin_lock_irq(&zone->lock);
+	for (i = 0; i < n; i++) {
+		struct page *page = sg_page(&eng->sgl[i]);
+		unsigned long pfn = page_to_pfn(page);
+
+		__putback_isolated_page(page, p->order,
+					get_pageblock_migratetype(page));
+		if (err) {
+			/* Not reported: mark it again for a later pass. */
+			rcu_read_lock();
+			reporting_mark_blocks(pfn, 1UL << (p->order - pageblock_order));
+			rcu_read_unlock();
+		} else if (eng->nr_recent < PR_RECENT) {
+			eng->recent[eng->nr_recent++] = pfn;
+		}
+	}
+	spin_unlock_irq(&zone->lock);
+
+	reporting_stat_add(isolated_now, -(long)n);
+	if (err) {
+		reporting_stat_add(report_errors, 1);
+		p->err = err;
+	} else {
+		reporting_stat_add(reported_blocks, n);
+		reporting_stat_add(reported_bytes,
+			    (unsigned long)n << (p->order + PAGE_SHIFT));
+	}
+	sg_init_table(eng->sgl, PAGE_REPORTING_CAPACITY);
+	p->nents = 0;
+	cond_resched();
+	reporting_lock_memory();
+}
+
+enum reporting_section_result {
+	PR_SECTION_DONE,	/* no marked block left that we could take */
+	PR_SECTION_AGAIN,	/* a batch went out: look at it once more */
+	PR_STOP,		/* ->report() failed */
+};
+
+/* Walk the marked blocks of section @sec, memory locks held. */
+static enum reporting_section_result reporting_scan_section(struct reporting_pass *p,
+					      unsigned long sec)
+{
+	struct mem_section *ms = __nr_to_section(sec);
+	unsigned long base = section_nr_to_pfn(sec);
+	unsigned long *map, bit;
+	unsigned int locked_work = 0;
+
+	/* Offline memory has no bits: MEM_OFFLINE cleared them. */
+	if (!online_section(ms))
+		return PR_SECTION_DONE;
+	map = page_reporting_section_map(ms->usage);
+
+	for_each_set_bit(bit, map, PR_SECTION_BITS) {
+		unsigned long pfn = base + (bit << pageblock_order);
+		struct zone *zone = page_zone(pfn_to_page(pfn));
+
+		if (zone != p->zone) {
+			/* A batch holds blocks of one zone only. */
+			if (p->nents) {
+				reporting_flush(p);
+				return p->err ? PR_STOP : PR_SECTION_AGAIN;
+			}
+			if (p->zone)
+				spin_unlock_irq(&p->zone->lock);
+			spin_lock_irq(&zone->lock);
+			p->zone = zone;
+			p->zone_low = false;
+		}
+		if (!reporting_isolate(p, pfn)) {
+			reporting_flush(p);
+			return p->err ? PR_STOP : PR_SECTION_AGAIN;
+		}
+		/* Bound the time interrupts stay off. */
+		if (++locked_work % 64 == 0) {
+			spin_unlock_irq(&p->zone->lock);
+			cond_resched();
+			spin_lock_irq(&p->zone->lock);
+		}
+	}
+	return PR_SECTION_DONE;
+}
+
+/* The one pass: scan the summary, report everything still marked. */
+static void reporting_scan(struct reporting_pass *p)
+{
+	struct reporting_summary *summary;
+	unsigned long sec = 0;
+
+	reporting_lock_memory();
+	for (;;) {
+		enum reporting_section_result res;
+
+		/* Re-read: it may have grown while a batch was out. */
+		summary = rcu_dereference_protected(reporting_summary,
+					lockdep_is_held(&reporting_summary_lock));
+		sec = find_next_bit(summary->map, summary->nbits, sec);
+		if (sec >= summary->nbits)
+			break;
+		/*
+		 * Clear before reading the section: a block marked after
+		 * this sets the summary bit again (see reporting_mark_blocks()).
+		 * test_and_clear_bit() is fully ordered.
+		 */
+		if (!test_and_clear_bit(sec, summary->map))
+			continue;
+		res = reporting_scan_section(p, sec);
+		if (res == PR_SECTION_DONE) {
+			sec++;
+			continue;
+		}
+		/* Not finished with it: keep it in the summary. */
+		summary = rcu_dereference_protected(reporting_summary,
+					lockdep_is_held(&reporting_summary_lock));
+		set_bit(sec, summary->map);
+		if (res == PR_STOP)
+			break;
+	}
+	if (p->nents)
+		reporting_flush(p);
+	if (p->zone) {
+		spin_unlock_irq(&p->zone->lock);
+		p->zone = NULL;
+	}
+	reporting_unlock_memory();
+}
+
+/*
+ * How many of the blocks reported by the previous pass have been
+ * allocated since? Only a statistic and a pacing hint, so it looks
+ * without zone->lock; the memmap cannot go away (get_online_mems()).
+ */
+static unsigned int reporting_count_reallocated(struct reporting_engine *eng)
+{
+	unsigned int i, n = 0;
+
+	if (!eng->nr_recent)
+		return 0;
+	if (time_after(jiffies, eng->recent_when + PR_RECENT_WINDOW)) {
+		eng->nr_recent = 0;
+		return 0;
+	}
+	get_online_mems();
+	for (i = 0; i < eng->nr_recent; i++) {
+		struct page *page = pfn_to_online_page(eng->recent[i]);
+
+		if (page && !reporting_free_block(page_zone(page), eng->recent[i],
+					   pageblock_order))
+			n++;
+	}
+	put_online_mems();
+	return n;
+}
+
+/*
+ * Reporting blocks that are reallocated right away only costs: back off
+ * while more than half of what we looked at was, recover while less than
+ * one in eight was.
+ */
+static void reporting_adjust_backoff(struct reporting_engine *eng, unsigned long churned,
+			      unsigned long seen)
+{
+	unsigned int b = eng->backoff;
+
+	if (!seen)
+		return;
+	if (churned * 2 > seen)
+		b = min(b * 2, PR_BACKOFF_MAX);
+	else if (churned * 8 < seen)
+		b = max(b / 2, 1U);
+	WRITE_ONCE(eng->backoff, b);
+}
+
+static void page_reporting_process(struct work_struct *work)
+{
+	struct delayed_work *d_work = to_delayed_work(work);
+	struct page_reporting_dev_info *prdev =
+		container_of(d_work, struct page_reporting_dev_info, work);
+	struct reporting_engine *eng = &reporting_engine;
+	unsigned long now = jiffies, quiet, deadline, wait = 0;
+	unsigned int realloc, recent;
+	struct reporting_pass p = { .prdev = prdev, .eng = eng };
+	int state;
+
+	/*
+	 * Still freeing? Wait until no block has been marked for the quiet
+	 * time, but not beyond the deadline counted from the first free.
+	 */
+	quiet = READ_ONCE(eng->last_mark) +
+		msecs_to_jiffies(READ_ONCE(page_reporting_delay_ms)) * eng->backoff;
+	deadline = READ_ONCE(eng->requested_at) +
+		msecs_to_jiffies(READ_ONCE(page_reporting_max_delay_ms)) * eng->backoff;
+	if (time_before(now, quiet) && time_before(now, deadline))
+		wait = min(quiet, deadline) - now;
+	if (wait) {
+		/* State stays REQUESTED: frees meanwhile need not queue us. */
+		queue_delayed_work(system_freezable_wq, &prdev->work, wait);
+		return;
+	}
+
+	/*
+	 * Change the state to "Active" so that we can track if there is
+	 * anyone requests page reporting after we complete our pass. If
+	 * the state is not altered by the end of the pass we will switch
+	 * to idle and quit scheduling reporting runs.
+	 */
+	atomic_set(&prdev->state, PAGE_REPORTING_ACTIVE);
+
+	recent = eng->nr_recent;
+	realloc = reporting_count_reallocated(eng);
+	reporting_stat_add(reported_reallocated, realloc);
+	eng->nr_recent = 0;
+
+	p.order = READ_ONCE(page_reporting_order);
+	p.capacity = min(READ_ONCE(page_reporting_capacity),
+			 prdev->capacity ?: PAGE_REPORTING_CAPACITY);
+	reporting_scan(&p);
+	eng->recent_when = jiffies;
+
+	reporting_stat_add(passes, 1);
+	reporting_stat_add(skipped_reallocated, p.skipped);
+	reporting_adjust_backoff(eng, p.skipped + realloc, p.examined + recent);
+
+	/*
+	 * Frees during the pass moved the state back to REQUESTED: start
+	 * again after the delay. A failed report is retried the same way.
+	 */
+	state = atomic_cmpxchg(&prdev->state, PAGE_REPORTING_ACTIVE,
+			       PAGE_REPORTING_IDLE);
+	if (state == PAGE_REPORTING_REQUESTED || p.err) {
+		atomic_set(&prdev->state, PAGE_REPORTING_REQUESTED);
+		WRITE_ONCE(eng->requested_at, jiffies);
+		queue_delayed_work(system_freezable_wq, &prdev->work,
+				   msecs_to_jiffies(page_reporting_delay_ms) *
+				   eng->backoff);
+	}
+}
+
+/*
+ * Mark every free block of at least pageblock_order: at registration the
+ * device knows nothing, as with the free-list reporter. Frees that race
+ * with this are marked by the hook, which is already enabled.
+ */
+static void reporting_mark_all_free(void)
+{
+	struct zone *zone;
+
+	for_each_populated_zone(zone) {
+		unsigned int order, mt;
+
+		spin_lock_irq(&zone->lock);
+		for (order = pageblock_order; order < NR_PAGE_ORDERS; order++) {
+			for (mt = 0; mt < MIGRATE_TYPES; mt++) {
+				struct list_head *list =
+					&zone->free_area[order].free_list[mt];
+				struct page *page;
+
+				list_for_each_entry(page, list, buddy_list) {
+					rcu_read_lock();
+					reporting_mark_blocks(page_to_pfn(page),
+						       1UL << (order - pageblock_order));
+					rcu_read_unlock();
+				}
+			}
+		}
+		spin_unlock_irq(&zone->lock);
+	}
+}
+
+/* Forget every mark: used when the device goes away. */
+static void reporting_clear_all(void)
+{
+	struct reporting_summary *summary;
+	unsigned long sec;
+
+	get_online_mems();
+	mutex_lock(&reporting_summary_lock);
+	summary = rcu_dereference_protected(reporting_summary,
+					    lockdep_is_held(&reporting_summary_lock));
+	for_each_set_bit(sec, summary->map, summary->nbits) {
+		struct mem_section *ms = __nr_to_section(sec);
+
+		if (valid_section(ms))
+			bitmap_zero(page_reporting_section_map(ms->usage),
+				    PR_SECTION_BITS);
+		clear_bit(sec, summary->map);
+	}
+	mutex_unlock(&reporting_summary_lock);
+	put_online_mems();
+}
+
+static int reporting_summary_grow(unsigned long nbits)
+{
+	struct reporting_summary *old, *new;
+
+	lockdep_assert_held(&reporting_summary_lock);
+	old = rcu_dereference_protected(reporting_summary,
+					lockdep_is_held(&reporting_summary_lock));
+	if (old && old->nbits >= nbits)
+		return 0;
+	new = kzalloc(struct_size(new, map, BITS_TO_LONGS(nbits)), GFP_KERNEL);
+	if (!new)
+		return -ENOMEM;
+	new->nbits = nbits;
+	if (old)
+		bitmap_copy(new->map, old->map, old->nbits);
+	rcu_assign_pointer(reporting_summary, new);
+	if (old) {
+		/* Catch the bits that frees set in the old copy meanwhile. */
+		synchronize_rcu();
+		bitmap_or(new->map, new->map, old->map, old->nbits);
+		kfree(old);
+	}
+	return 0;
+}
+
+static DEFINE_MUTEX(page_reporting_mutex);
+DEFINE_STATIC_KEY_FALSE(page_reporting_enabled);
+
+/**
+ * page_reporting_register - Register a free page reporting device
+ * @prdev: the device; ->report must be set, ->order and ->capacity may be 0
+ *
+ * Starts tracking freed blocks and reporting them to @prdev. Every block
+ * that is free at registration is reported once.
+ *
+ * Context: Process context; takes page_reporting_mutex.
+ * Return: 0, -EBUSY if a device is already registered, -ENOMEM.
+ */
+int page_reporting_register(struct page_reporting_dev_info *prdev)
+{
+	struct reporting_engine *eng = &reporting_engine;
+	int err = 0;
+
+	mutex_lock(&page_reporting_mutex);
+
+	/* nothing to do if already in use */
+	if (rcu_dereference_protected(pr_dev_info,
+				lockdep_is_held(&page_reporting_mutex))) {
+		err = -EBUSY;
+		goto err_out;
+	}
+
+	/* Published by rcu_assign_pointer(pr_dev_info) below. */
+	memset(eng, 0, sizeof(*eng));
+	sg_init_table(eng->sgl, PAGE_REPORTING_CAPACITY);
+	eng->backoff = 1;
+	eng->last_mark = jiffies;
+
+	/*
+	 * If the page_reporting_order value is not set, we check if
+	 * an order is provided from the driver that is performing the
+	 * registration. If that is not provided either, we default to
+	 * pageblock_order.
+	 */
+	if (page_reporting_order == -1) {
+		if (prdev->order >= pageblock_order &&
+		    prdev->order <= MAX_PAGE_ORDER)
+			page_reporting_order = prdev->order;
+		else
+			page_reporting_order = pageblock_order;
+	}
+
+	/* initialize state and work structures */
+	atomic_set(&prdev->state, PAGE_REPORTING_IDLE);
+	INIT_DELAYED_WORK(&prdev->work, &page_reporting_process);
+
+	/* Assign device to allow notifications */
+	rcu_assign_pointer(pr_dev_info, prdev);
+
+	/* enable page reporting notification */
+	if (!static_key_enabled(&page_reporting_enabled)) {
+		static_branch_enable(&page_reporting_enabled);
+		pr_info("Free page reporting enabled\n");
+	}
+
+	/* Everything free now is unknown to the device. */
+	reporting_mark_all_free();
+	rcu_read_lock();
+	reporting_request(prdev);
+	rcu_read_unlock();
+err_out:
+	mutex_unlock(&page_reporting_mutex);
+
+	return err;
+}
+EXPORT_SYMBOL_GPL(page_reporting_register);
+
+/**
+ * page_reporting_unregister - Unregister a free page reporting device
+ * @prdev: the device given to page_reporting_register()
+ *
+ * Stops reporting to @prdev. When this returns, no block is isolated for
+ * @prdev any more and ->report() is not running.
+ *
+ * Context: Process context; may sleep until a report in flight completes.
+ */
+void page_reporting_unregister(struct page_reporting_dev_info *prdev)
+{
+
+	mutex_lock(&page_reporting_mutex);
+
+	if (prdev == rcu_dereference_protected(pr_dev_info,
+				lockdep_is_held(&page_reporting_mutex))) {
+		/* Disable page reporting notification */
+		RCU_INIT_POINTER(pr_dev_info, NULL);
+		synchronize_rcu();
+
+		/* Flush any existing work, and lock it out */
+		cancel_delayed_work_sync(&prdev->work);
+
+		/* A new device starts from what is free at its registration. */
+		reporting_clear_all();
+	}
+
+	mutex_unlock(&page_reporting_mutex);
+}
+EXPORT_SYMBOL_GPL(page_reporting_unregister);
+
+#ifdef CONFIG_MEMORY_HOTPLUG
+static int reporting_memory_notifier(struct notifier_block *nb, unsigned long action,
+			      void *arg)
+{
+	struct memory_notify *mn = arg;
+	unsigned long pfn, end = mn->start_pfn + mn->nr_pages;
+	int err = 0;
+
+	mutex_lock(&reporting_summary_lock);
+	switch (action) {
+	case MEM_GOING_ONLINE:
+		/* Cover the new sections before their pages are freed. */
+		err = reporting_summary_grow(pfn_to_section_nr(end - 1) + 1);
+		break;
+	case MEM_OFFLINE:
+		/*
+		 * Its pages left the free lists; leave no bit behind, so the
+		 * worker never looks at this memory again.
+		 */
+		for (pfn = mn->start_pfn; pfn < end; pfn += PAGES_PER_SECTION)
+			bitmap_zero(reporting_section_map(pfn), PR_SECTION_BITS);
+		break;
+	}
+	mutex_unlock(&reporting_summary_lock);
+	return notifier_from_errno(err);
+}
+#endif
+
+static ssize_t reporting_stat_show(char *buf, unsigned long *field)
+{
+	return sysfs_emit(buf, "%lu\n", READ_ONCE(*field));
+}
+
+#define PR_STAT_ATTR(name)						\
+static ssize_t name##_show(struct kobject *kobj,			\
+			   struct kobj_attribute *attr, char *buf)	\
+{									\
+	return reporting_stat_show(buf, &reporting_stats.name);			\
+}									\
+static struct kobj_attribute name##_attr = __ATTR_RO(name)
+
+PR_STAT_ATTR(passes);
+PR_STAT_ATTR(reported_blocks);
+PR_STAT_ATTR(reported_bytes);
+PR_STAT_ATTR(skipped_reallocated);
+PR_STAT_ATTR(reported_reallocated);
+PR_STAT_ATTR(isolated_now);
+PR_STAT_ATTR(report_errors);
+
+static ssize_t backoff_show(struct kobject *kobj, struct kobj_attribute *attr,
+			    char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(reporting_engine.backoff));
+}
+static struct kobj_attribute backoff_attr = __ATTR_RO(backoff);
+
+static struct attribute *reporting_stat_attrs[] = {
+	&passes_attr.attr,
+	&reported_blocks_attr.attr,
+	&reported_bytes_attr.attr,
+	&skipped_reallocated_attr.attr,
+	&reported_reallocated_attr.attr,
+	&isolated_now_attr.attr,
+	&report_errors_attr.attr,
+	&backoff_attr.attr,
+	NULL,
+};
+
+static const struct attribute_group reporting_stat_group = {
+	.name = "stats",
+	.attrs = reporting_stat_attrs,
+};
+
+static int __init page_reporting_init(void)
+{
+	struct kobject *kobj;
+	int err;
+
+	mutex_lock(&reporting_summary_lock);
+	err = reporting_summary_grow(__highest_present_section_nr + 1);
+	mutex_unlock(&reporting_summary_lock);
+	if (err)
+		return err;
+#ifdef CONFIG_MEMORY_HOTPLUG
+	hotplug_memory_notifier(reporting_memory_notifier, DEFAULT_CALLBACK_PRI);
+#endif
+	kobj = kobject_create_and_add("page_reporting", mm_kobj);
+	if (!kobj)
+		return -ENOMEM;
+	err = sysfs_create_group(kobj, &reporting_stat_group);
+	if (err)
+		kobject_put(kobj);
+	return err;
+}
+/* Before device_initcall(): drivers register from their probe. */
+subsys_initcall(page_reporting_init);

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _MM_PAGE_REPORTING_H
+#define _MM_PAGE_REPORTING_H
+
+#include <linux/mmzone.h>
+#include <linux/pageblock-flags.h>
+#include <linux/page-isolation.h>
+#include <linux/jump_label.h>
+#include <linux/slab.h>
+#include <linux/pgtable.h>
+#include <linux/scatterlist.h>
+
+#ifdef CONFIG_PAGE_REPORTING
+/* Pageblocks of a section: each has one page reporting bit. */
+#define PAGE_REPORTING_SECTION_BITS	(PAGES_PER_SECTION >> pageblock_order)
+
+/*
+ * The bits live in the section's mem_section_usage, right after its
+ * pageblock flags: sparse allocates them with the section (early, or on
+ * hot-add) and frees them with it, so only present memory has them.
+ */
+static inline size_t page_reporting_map_size(void)
+{
+	return BITS_TO_LONGS(PAGE_REPORTING_SECTION_BITS) * sizeof(unsigned long);
+}
+
+static inline unsigned long *
+page_reporting_section_map(struct mem_section_usage *usage)
+{
+	return usage->pageblock_flags + BITS_TO_LONGS(SECTION_BLOCKFLAGS_BITS);
+}
+
+DECLARE_STATIC_KEY_FALSE(page_reporting_enabled);
+extern unsigned int page_reporting_order;
+void __page_reporting_notify_free(unsigned long pfn, unsigned int order);
+
+/**
+ * page_reporting_notify_free - Tell page reporting about a merged free block
+ * @pfn: first pfn of the range the caller freed, before merging
+ * @order: order of the range the caller freed, before merging
+ * @merged_order: order of the free block it ended up in, after merging
+ *
+ * Called by __free_one_page() with zone->lock held, once the freed range
+ * has been merged with its free buddies. Only a range that completes a
+ * free pageblock is of interest: @merged_order below pageblock_order
+ * returns at once, as does every call while no device is registered
+ * (the static key is off).
+ */
+static inline void page_reporting_notify_free(unsigned long pfn,
+					      unsigned int order,
+					      unsigned int merged_order)
+{
+	/* Called from hot path in __free_one_page() */
+	if (!static_branch_unlikely(&page_reporting_enabled))
+		return;
+
+	/* Blocks smaller than a pageblock are never tracked. */
+	if (merged_order < pageblock_order)
+		return;
+
+	__page_reporting_notify_free(pfn, order);
+}
+#else /* CONFIG_PAGE_REPORTING */
+static inline size_t page_reporting_map_size(void)
+{
+	return 0;
+}
+
+static inline void page_reporting_notify_free(unsigned long pfn,
+					      unsigned int order,
+					      unsigned int merged_order)
+{
+}
+#endif /* CONFIG_PAGE_REPORTING */
+#endif /*_MM_PAGE_REPORTING_H */
