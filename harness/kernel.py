@@ -166,6 +166,33 @@ def read_series(path=None):
     return out
 
 
+def _changed_files():
+    """{path: (content, mtime)} of files that differ from the base."""
+    p = run(["git", "-C", TREE, "status", "--porcelain", "-uall",
+             "--ignored"], check=False)
+    out = {}
+    for line in p.stdout.splitlines():
+        path = os.path.join(TREE, line[3:])
+        if os.path.isfile(path):
+            with open(path, "rb") as f:
+                out[path] = (f.read(), os.stat(path).st_mtime_ns)
+    return out
+
+
+def _keep_mtimes(before):
+    """Give files whose content came back unchanged their old mtime, so
+    that a series edit rebuilds only what it really changed (otherwise a
+    one-line change recompiles everything that includes mmzone.h)."""
+    for path, (data, mtime) in before.items():
+        try:
+            with open(path, "rb") as f:
+                same = f.read() == data
+        except OSError:
+            continue
+        if same:
+            os.utime(path, ns=(mtime, mtime))
+
+
 def checkout(variant):
     """Put the sources of @variant into build/linux; touch as few files as
     possible so that the object tree rebuilds incrementally."""
@@ -183,6 +210,7 @@ def checkout(variant):
             if f.read() == want.hexdigest():
                 return [name for name, _ in series]
         os.unlink(stamp)
+    before = _changed_files()
     _git("reset", "-q", "--hard", "base")
     # -x as well: Debian's .gitignore would hide the files we add; the
     # tree never holds build output (every build uses O=).
@@ -203,6 +231,7 @@ def checkout(variant):
             ensure_dir(os.path.dirname(dst))
             shutil.copyfile(full, dst)
         applied.append(name)
+    _keep_mtimes(before)
     # Remember what is checked out: the next build of the same variant and
     # series touches no file, so make has nothing to redo.
     with open(stamp, "w") as f:
@@ -226,6 +255,14 @@ def _fragment_lines(path):
                 yield m.group(1), "n"
 
 
+def _kconfig_symbols():
+    """Every symbol the checked-out tree defines in its Kconfig files."""
+    p = run(["git", "-C", TREE, "grep", "-h", "-E",
+             r"^\s*(menu)?config [A-Z0-9_]+", "--", "*Kconfig*"],
+            check=False)
+    return {ln.split()[1] for ln in p.stdout.splitlines()}
+
+
 def configure(variant, fragments, log):
     """tinyconfig + our fragments, then check every fragment line held."""
     obj = ensure_dir(obj_dir(variant))
@@ -246,10 +283,14 @@ def configure(variant, fragments, log):
         what="merge_config.sh")
     run(mk + ["olddefconfig"], log=log, what="make olddefconfig")
     have = dict(_fragment_lines(config))
+    known = _kconfig_symbols() if variant == "baseline" else None
     wrong = []
     for frag in fragments:
         for key, want in _fragment_lines(frag):
             got = have.get(key, "n")
+            # The baseline lacks the options the series adds.
+            if known is not None and key[len("CONFIG_"):] not in known:
+                continue
             if got != want:
                 wrong.append(f"{key}={want} (got {got}) from "
                              f"{os.path.basename(frag)}")

@@ -142,11 +142,14 @@ class VM:
 
     def __init__(self, name, kernel, initrd, job="boot", mem_mib=2048,
                  smp=2, reporting=True, params=None, balloon_props=None,
-                 qemu_args=None, append="", timeout=300):
+                 qemu_args=None, append="", timeout=300, balloon=True,
+                 numa_nodes=1):
         self.name = name
         self.kernel, self.initrd = kernel, initrd
         self.job, self.mem_mib, self.smp = job, mem_mib, smp
         self.reporting = reporting
+        self.balloon = balloon
+        self.numa_nodes = numa_nodes
         self.params = params or {}
         self.balloon_props = balloon_props or {}
         self.qemu_args = list(qemu_args or [])
@@ -179,8 +182,22 @@ class VM:
                                                for k, v in props.items())
         cpu = "host" if self.accel == "kvm" else "max"
         d = self.dir
+        extra = ["-device", dev] if self.balloon else []
+        if self.numa_nodes > 1:
+            # Equal nodes, vCPUs spread round-robin.
+            size = self.mem_mib // self.numa_nodes
+            for n in range(self.numa_nodes):
+                cpus = [c for c in range(self.smp) if c % self.numa_nodes == n]
+                extra += ["-object", f"memory-backend-ram,id=mem{n},size={size}M",
+                          "-numa", f"node,nodeid={n},memdev=mem{n}"
+                          + "".join(f",cpus={c}" for c in cpus)]
+        # One socket per node: a last-level cache shared across nodes is
+        # a topology the kernel warns about.
+        smp = str(self.smp)
+        if self.numa_nodes > 1:
+            smp += f",sockets={self.numa_nodes}"
         return [QEMU, "-accel", self.accel, "-M", "q35", "-cpu", cpu,
-                "-smp", str(self.smp), "-m", f"{self.mem_mib}M",
+                "-smp", smp, "-m", f"{self.mem_mib}M",
                 "-nodefaults", "-display", "none", "-no-reboot",
                 "-kernel", self.kernel, "-initrd", self.initrd,
                 "-append", self.cmdline(),
@@ -191,8 +208,7 @@ class VM:
                 # wait=on: the guest does not start before the harness
                 # listens, so no line of the data channel is lost.
                 "-chardev", f"socket,id=data,path={d}/data.sock,server=on,wait=on",
-                "-serial", "chardev:data",
-                "-device", dev] + self.qemu_args
+                "-serial", "chardev:data"] + extra + self.qemu_args
 
     def __enter__(self):
         self.start()

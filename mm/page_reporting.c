@@ -80,6 +80,7 @@ static unsigned int page_reporting_capacity = PAGE_REPORTING_CAPACITY;
 
 #define PR_DELAY_MAX_MS		60000
 #define PR_BACKOFF_MAX		64
+#define PR_RETRY_DELAY		HZ
 
 static int reporting_param_set(const char *val, const struct kernel_param *kp,
 			unsigned int min, unsigned int max)
@@ -717,11 +718,18 @@ static void page_reporting_process(struct work_struct *work)
 	state = atomic_cmpxchg(&prdev->state, PAGE_REPORTING_ACTIVE,
 			       PAGE_REPORTING_IDLE);
 	if (state == PAGE_REPORTING_REQUESTED || p.err) {
+		unsigned long delay = msecs_to_jiffies(page_reporting_delay_ms);
+
+		/* A device that fails is retried slowly, never in a loop. */
+		if (p.err) {
+			WRITE_ONCE(eng->backoff,
+				   min(eng->backoff * 2, PR_BACKOFF_MAX));
+			delay = max(delay, PR_RETRY_DELAY);
+		}
 		atomic_set(&prdev->state, PAGE_REPORTING_REQUESTED);
 		WRITE_ONCE(eng->requested_at, jiffies);
 		queue_delayed_work(system_freezable_wq, &prdev->work,
-				   msecs_to_jiffies(page_reporting_delay_ms) *
-				   eng->backoff);
+				   delay * eng->backoff);
 	}
 }
 
@@ -1002,3 +1010,5 @@ static int __init page_reporting_init(void)
 }
 /* Before device_initcall(): drivers register from their probe. */
 subsys_initcall(page_reporting_init);
+
+#include "tests/page_reporting_kunit.h"

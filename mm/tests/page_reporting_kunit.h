@@ -1,0 +1,459 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * KUnit tests for the page reporting engine. Included at the end of
+ * mm/page_reporting.c so that they can reach its static functions.
+ *
+ * The tests register a fake device that records what it is given, so they
+ * run only where no real device has registered (a guest without a balloon
+ * device); elsewhere they skip. They drive the worker synchronously with
+ * the quiet and maximum delays set to 0.
+ */
+#ifndef _MM_TESTS_PAGE_REPORTING_KUNIT_H
+#define _MM_TESTS_PAGE_REPORTING_KUNIT_H
+
+#if IS_ENABLED(CONFIG_PAGE_REPORTING_KUNIT_TEST)
+
+#include <kunit/test.h>
+
+#define PRT_MAX_RECORDS	16384
+
+struct prt_dev {
+	struct page_reporting_dev_info prdev;
+	unsigned long pfn[PRT_MAX_RECORDS];
+	unsigned int order[PRT_MAX_RECORDS];
+	unsigned int nr;		/* entries recorded */
+	unsigned int calls;
+	unsigned int not_isolated;	/* reported pages still on a free list */
+	int fail;			/* make ->report() fail with this */
+	/* free pages of the watched zone during the last call, and isolated */
+	struct zone *watch;
+	unsigned long watch_free;
+	unsigned long watch_isolated;
+};
+
+static struct prt_dev *prt;
+static unsigned int prt_saved_delay, prt_saved_max_delay;
+
+static int prt_report(struct page_reporting_dev_info *prdev,
+		      struct scatterlist *sgl, unsigned int nents)
+{
+	struct prt_dev *d = container_of(prdev, struct prt_dev, prdev);
+	struct scatterlist *sg;
+	unsigned int i;
+
+	d->calls++;
+	d->watch_isolated = 0;
+	for_each_sg(sgl, sg, nents, i) {
+		struct page *page = sg_page(sg);
+
+		if (PageBuddy(page))
+			d->not_isolated++;
+		if (d->watch && page_zone(page) == d->watch)
+			d->watch_isolated += sg->length >> PAGE_SHIFT;
+		if (d->nr < PRT_MAX_RECORDS) {
+			d->pfn[d->nr] = page_to_pfn(page);
+			d->order[d->nr] = get_order(sg->length);
+			d->nr++;
+		}
+	}
+	if (d->watch)
+		d->watch_free = zone_page_state_snapshot(d->watch, NR_FREE_PAGES);
+	return d->fail;
+}
+
+/* Run the worker until it has nothing left to do. */
+static void prt_settle(void)
+{
+	int i;
+
+	for (i = 0; i < 20; i++) {
+		flush_delayed_work(&prt->prdev.work);
+		if (atomic_read(&prt->prdev.state) == PAGE_REPORTING_IDLE &&
+		    !delayed_work_pending(&prt->prdev.work))
+			return;
+	}
+}
+
+/* One pass even though nothing was marked. */
+static void prt_force_pass(void)
+{
+	atomic_set(&prt->prdev.state, PAGE_REPORTING_REQUESTED);
+	queue_delayed_work(system_freezable_wq, &prt->prdev.work, 0);
+	prt_settle();
+}
+
+static void prt_forget(void)
+{
+	prt->nr = 0;
+	prt->calls = 0;
+	prt->not_isolated = 0;
+}
+
+/* How many recorded entries cover @pfn. */
+static unsigned int prt_times_reported(unsigned long pfn)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < prt->nr; i++)
+		if (pfn >= prt->pfn[i] && pfn < prt->pfn[i] + (1UL << prt->order[i]))
+			n++;
+	return n;
+}
+
+static bool prt_marked(unsigned long pfn)
+{
+	return test_bit(reporting_section_bit(pfn), reporting_section_map(pfn));
+}
+
+/* Free a block and push it out of the per-cpu lists into the buddy. */
+static void prt_free(struct page *page, unsigned int order)
+{
+	__free_pages(page, order);
+	drain_all_pages(NULL);
+}
+
+static int prt_init(struct kunit *test)
+{
+	int err;
+
+	prt = kunit_kzalloc(test, sizeof(*prt), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, prt);
+	prt->prdev.report = prt_report;
+
+	prt_saved_delay = page_reporting_delay_ms;
+	prt_saved_max_delay = page_reporting_max_delay_ms;
+	page_reporting_delay_ms = 0;
+	page_reporting_max_delay_ms = 0;
+
+	err = page_reporting_register(&prt->prdev);
+	if (err == -EBUSY) {
+		page_reporting_delay_ms = prt_saved_delay;
+		page_reporting_max_delay_ms = prt_saved_max_delay;
+		prt = NULL;
+		kunit_skip(test, "a page reporting device is registered");
+	}
+	KUNIT_ASSERT_EQ(test, err, 0);
+
+	/* Registration reports everything free once; start from there. */
+	prt_settle();
+	KUNIT_EXPECT_GT(test, prt->nr, 0U);
+	KUNIT_EXPECT_EQ(test, prt->not_isolated, 0U);
+	prt_forget();
+	return 0;
+}
+
+static void prt_exit(struct kunit *test)
+{
+	if (!prt)
+		return;
+	page_reporting_unregister(&prt->prdev);
+	page_reporting_delay_ms = prt_saved_delay;
+	page_reporting_max_delay_ms = prt_saved_max_delay;
+	prt = NULL;
+}
+
+/* A freed pageblock is marked, reported once, and its bit cleared. */
+static void prt_test_mark_after_merge(struct kunit *test)
+{
+	struct page *page;
+	unsigned long pfn;
+
+	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, pageblock_order);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	pfn = page_to_pfn(page);
+	KUNIT_EXPECT_FALSE(test, prt_marked(pfn));
+
+	prt_free(page, pageblock_order);
+	KUNIT_EXPECT_TRUE(test, prt_marked(pfn));
+
+	prt_settle();
+	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn), 1U);
+	KUNIT_EXPECT_FALSE(test, prt_marked(pfn));
+	KUNIT_EXPECT_EQ(test, prt->not_isolated, 0U);
+}
+
+/* A free that leaves the pageblock incomplete marks nothing. */
+static void prt_test_not_below_order(struct kunit *test)
+{
+	unsigned long half = pageblock_nr_pages / 2, i, pfn;
+	struct page *page;
+
+	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, pageblock_order);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	pfn = page_to_pfn(page);
+	split_page(page, pageblock_order);
+
+	for (i = 0; i < half; i++)
+		__free_page(page + i);
+	drain_all_pages(NULL);
+	KUNIT_EXPECT_FALSE(test, prt_marked(pfn));
+	prt_settle();
+	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn), 0U);
+
+	for (i = half; i < pageblock_nr_pages; i++)
+		__free_page(page + i);
+	drain_all_pages(NULL);
+	KUNIT_EXPECT_TRUE(test, prt_marked(pfn));
+	prt_settle();
+	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn), 1U);
+}
+
+/*
+ * A reported block that went back (and merged with its reported buddy) is
+ * not reported again while it stays free.
+ */
+static void prt_test_reported_once(struct kunit *test)
+{
+	unsigned int order = min_t(unsigned int, pageblock_order + 1,
+				   MAX_PAGE_ORDER);
+	struct page *page;
+	unsigned long pfn, i;
+
+	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, order);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	pfn = page_to_pfn(page);
+	prt_free(page, order);
+	prt_settle();
+	for (i = 0; i < 1UL << order; i += pageblock_nr_pages)
+		KUNIT_EXPECT_EQ(test, prt_times_reported(pfn + i), 1U);
+
+	prt_forget();
+	prt_force_pass();
+	prt_force_pass();
+	KUNIT_EXPECT_EQ(test, prt->nr, 0U);
+}
+
+/* A block allocated between mark and scan is skipped and counted. */
+static void prt_test_skip_reallocated(struct kunit *test)
+{
+	unsigned long skipped = reporting_stats.skipped_reallocated, pfn;
+	struct page *page;
+	struct zone *zone;
+
+	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, pageblock_order);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	pfn = page_to_pfn(page);
+	zone = page_zone(page);
+
+	/* As if it had been freed, marked and allocated again. */
+	spin_lock_irq(&zone->lock);
+	rcu_read_lock();
+	reporting_mark_blocks(pfn, 1);
+	rcu_read_unlock();
+	spin_unlock_irq(&zone->lock);
+
+	prt_force_pass();
+	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn), 0U);
+	KUNIT_EXPECT_FALSE(test, prt_marked(pfn));
+	KUNIT_EXPECT_EQ(test, reporting_stats.skipped_reallocated, skipped + 1);
+	prt_free(page, pageblock_order);
+	prt_settle();
+}
+
+/*
+ * While blocks are out the zone's free count is lower by exactly them;
+ * once they are back it is what it was.
+ */
+static void prt_test_counts_restored(struct kunit *test)
+{
+	unsigned long before, pfn;
+	struct page *page;
+
+	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, pageblock_order);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	pfn = page_to_pfn(page);
+	prt->watch = page_zone(page);
+	prt_free(page, pageblock_order);
+
+	before = zone_page_state_snapshot(prt->watch, NR_FREE_PAGES);
+	prt_settle();
+	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn), 1U);
+	KUNIT_EXPECT_GE(test, prt->watch_isolated, pageblock_nr_pages);
+	KUNIT_EXPECT_EQ(test, prt->watch_free, before - prt->watch_isolated);
+	KUNIT_EXPECT_EQ(test, zone_page_state_snapshot(prt->watch, NR_FREE_PAGES),
+			before);
+	KUNIT_EXPECT_EQ(test, reporting_stats.isolated_now, 0UL);
+	/* And the block is a free buddy block again. */
+	spin_lock_irq(&prt->watch->lock);
+	KUNIT_EXPECT_NOT_NULL(test, reporting_free_block(prt->watch, pfn,
+							 pageblock_order));
+	spin_unlock_irq(&prt->watch->lock);
+}
+
+/* A failed report puts the blocks back still marked, for a later pass. */
+static void prt_test_report_error(struct kunit *test)
+{
+	unsigned long errors = reporting_stats.report_errors, pfn;
+	struct page *page;
+
+	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, pageblock_order);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	pfn = page_to_pfn(page);
+	prt->fail = -EIO;
+	prt_free(page, pageblock_order);
+	flush_delayed_work(&prt->prdev.work);
+	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn), 1U);
+	KUNIT_EXPECT_TRUE(test, prt_marked(pfn));
+	KUNIT_EXPECT_GT(test, reporting_stats.report_errors, errors);
+
+	prt->fail = 0;
+	prt_forget();
+	prt_settle();
+	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn), 1U);
+	KUNIT_EXPECT_FALSE(test, prt_marked(pfn));
+}
+
+/* Blocks of zones on different nodes are reported from their own zone. */
+static void prt_test_nodes_apart(struct kunit *test)
+{
+	struct page *pages[2] = { };
+	int nids[2], n = 0, nid, i;
+
+	for_each_online_node(nid) {
+		if (n < 2 && node_present_pages(nid))
+			nids[n++] = nid;
+	}
+	if (n < 2)
+		kunit_skip(test, "needs two memory nodes");
+
+	for (i = 0; i < 2; i++) {
+		pages[i] = alloc_pages_node(nids[i], GFP_KERNEL | __GFP_THISNODE |
+					    __GFP_NOWARN, pageblock_order);
+		KUNIT_ASSERT_NOT_NULL(test, pages[i]);
+		KUNIT_EXPECT_EQ(test, page_to_nid(pages[i]), nids[i]);
+	}
+	for (i = 0; i < 2; i++)
+		prt_free(pages[i], pageblock_order);
+	prt_settle();
+	for (i = 0; i < 2; i++) {
+		unsigned long pfn = page_to_pfn(pages[i]);
+
+		KUNIT_EXPECT_EQ(test, prt_times_reported(pfn), 1U);
+		KUNIT_EXPECT_FALSE(test, prt_marked(pfn));
+		KUNIT_EXPECT_EQ(test, pfn_to_nid(pfn), nids[i]);
+	}
+}
+
+#ifdef CONFIG_MEMORY_HOTPLUG
+/*
+ * MEM_OFFLINE leaves no bit in the offlined sections; MEM_GOING_ONLINE
+ * grows the summary to cover new sections and keeps the marks it had.
+ */
+static void prt_test_hotplug_notifier(struct kunit *test)
+{
+	struct memory_notify mn = { };
+	struct reporting_summary *summary;
+	unsigned long pfn, sec, nbits;
+	struct page *page;
+	struct zone *zone;
+
+	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, pageblock_order);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	pfn = page_to_pfn(page);
+	sec = pfn_to_section_nr(pfn);
+	zone = page_zone(page);
+
+	spin_lock_irq(&zone->lock);
+	rcu_read_lock();
+	reporting_mark_blocks(pfn, 1);
+	rcu_read_unlock();
+	spin_unlock_irq(&zone->lock);
+
+	/* Grow: a range far beyond present memory. */
+	mutex_lock(&reporting_summary_lock);
+	summary = rcu_dereference_protected(reporting_summary,
+				lockdep_is_held(&reporting_summary_lock));
+	nbits = summary->nbits;
+	mutex_unlock(&reporting_summary_lock);
+	mn.start_pfn = section_nr_to_pfn(nbits + 64);
+	mn.nr_pages = PAGES_PER_SECTION;
+	KUNIT_EXPECT_EQ(test, reporting_memory_notifier(NULL, MEM_GOING_ONLINE,
+							&mn), NOTIFY_OK);
+	mutex_lock(&reporting_summary_lock);
+	summary = rcu_dereference_protected(reporting_summary,
+				lockdep_is_held(&reporting_summary_lock));
+	KUNIT_EXPECT_EQ(test, summary->nbits, nbits + 65);
+	KUNIT_EXPECT_TRUE(test, test_bit(sec, summary->map));
+	mutex_unlock(&reporting_summary_lock);
+
+	/* Offline: the section's bits go. (Only the bits: nothing is freed.) */
+	mn.start_pfn = section_nr_to_pfn(sec);
+	mn.nr_pages = PAGES_PER_SECTION;
+	KUNIT_EXPECT_EQ(test, reporting_memory_notifier(NULL, MEM_OFFLINE, &mn),
+			NOTIFY_OK);
+	KUNIT_EXPECT_FALSE(test, prt_marked(pfn));
+
+	prt_free(page, pageblock_order);
+	prt_settle();
+	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn), 1U);
+}
+#endif
+
+/* Every tunable rejects bad input with -EINVAL and keeps its value. */
+static void prt_test_tunables(struct kunit *test)
+{
+	static const char * const bad[] = {
+		"abc", "-1", "", "12x", "99999999999999999999", "0x10",
+	};
+	unsigned int val = 1234, order = pageblock_order;
+	struct kernel_param kp = { .arg = &val };
+	struct kernel_param okp = { .arg = &order };
+	char big[16];
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		KUNIT_EXPECT_EQ_MSG(test, reporting_delay_set(bad[i], &kp),
+				    -EINVAL, "delay '%s'", bad[i]);
+		KUNIT_EXPECT_EQ_MSG(test, reporting_capacity_set(bad[i], &kp),
+				    -EINVAL, "capacity '%s'", bad[i]);
+		KUNIT_EXPECT_EQ_MSG(test, page_order_update_notify(bad[i], &okp),
+				    -EINVAL, "order '%s'", bad[i]);
+	}
+	KUNIT_EXPECT_EQ(test, reporting_delay_set(NULL, &kp), -EINVAL);
+	snprintf(big, sizeof(big), "%u", PR_DELAY_MAX_MS + 1);
+	KUNIT_EXPECT_EQ(test, reporting_delay_set(big, &kp), -EINVAL);
+	KUNIT_EXPECT_EQ(test, reporting_capacity_set("0", &kp), -EINVAL);
+	KUNIT_EXPECT_EQ(test, reporting_capacity_set("33", &kp), -EINVAL);
+	snprintf(big, sizeof(big), "%u", pageblock_order - 1);
+	KUNIT_EXPECT_EQ(test, page_order_update_notify(big, &okp), -EINVAL);
+	snprintf(big, sizeof(big), "%u", MAX_PAGE_ORDER + 1);
+	KUNIT_EXPECT_EQ(test, page_order_update_notify(big, &okp), -EINVAL);
+	KUNIT_EXPECT_EQ(test, val, 1234U);
+	KUNIT_EXPECT_EQ(test, order, (unsigned int)pageblock_order);
+
+	KUNIT_EXPECT_EQ(test, reporting_delay_set("0", &kp), 0);
+	KUNIT_EXPECT_EQ(test, val, 0U);
+	KUNIT_EXPECT_EQ(test, reporting_delay_set("60000", &kp), 0);
+	KUNIT_EXPECT_EQ(test, val, 60000U);
+	KUNIT_EXPECT_EQ(test, reporting_capacity_set("32", &kp), 0);
+	KUNIT_EXPECT_EQ(test, val, 32U);
+	snprintf(big, sizeof(big), "%u", MAX_PAGE_ORDER);
+	KUNIT_EXPECT_EQ(test, page_order_update_notify(big, &okp), 0);
+	KUNIT_EXPECT_EQ(test, order, (unsigned int)MAX_PAGE_ORDER);
+}
+
+static struct kunit_case page_reporting_test_cases[] = {
+	KUNIT_CASE(prt_test_mark_after_merge),
+	KUNIT_CASE(prt_test_not_below_order),
+	KUNIT_CASE(prt_test_reported_once),
+	KUNIT_CASE(prt_test_skip_reallocated),
+	KUNIT_CASE(prt_test_counts_restored),
+	KUNIT_CASE(prt_test_report_error),
+	KUNIT_CASE(prt_test_nodes_apart),
+#ifdef CONFIG_MEMORY_HOTPLUG
+	KUNIT_CASE(prt_test_hotplug_notifier),
+#endif
+	KUNIT_CASE(prt_test_tunables),
+	{}
+};
+
+static struct kunit_suite page_reporting_test_suite = {
+	.name = "page_reporting",
+	.init = prt_init,
+	.exit = prt_exit,
+	.test_cases = page_reporting_test_cases,
+};
+kunit_test_suite(page_reporting_test_suite);
+
+#endif /* CONFIG_PAGE_REPORTING_KUNIT_TEST */
+#endif /* _MM_TESTS_PAGE_REPORTING_KUNIT_H */
