@@ -12,11 +12,12 @@
 PYTHON ?= /usr/bin/python3
 HARNESS = $(PYTHON) -m harness
 
-.PHONY: help demo check kernel boot deps clean distclean
+.PHONY: help demo check bench kernel boot deps clean distclean
 
 help:
 	@echo "make demo     build, boot, free half of guest memory, watch it return"
 	@echo "make check    the test suite (what CI runs); last line: N passed, M failed"
+	@echo "make bench    upstream reporter vs ours, interleaved (QUICK=1: ~10 min)"
 	@echo "make kernel   build the guest kernel + initramfs and print their paths"
 	@echo "make boot     boot the guest once (JOB=boot|kselftest|demo|...)"
 	@echo "make deps     install the Debian packages the harness needs"
@@ -27,6 +28,9 @@ demo:
 
 check:
 	$(HARNESS) check $(if $(ONLY),--only "$(ONLY)")
+
+bench:
+	$(HARNESS) bench
 
 kernel:
 	$(HARNESS) kernel

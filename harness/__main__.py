@@ -93,6 +93,11 @@ def main(argv=None):
     d.add_argument("--limit", type=int, default=60,
                    help="seconds to watch after the free (default 60)")
 
+    bn = sub.add_parser("bench", help="upstream reporter vs ours, "
+                        "interleaved; writes out/bench.md")
+    bn.add_argument("--quick", action="store_true",
+                    default=os.environ.get("QUICK") == "1")
+
     c = sub.add_parser("check", help="the test suite (what CI runs)")
     c.add_argument("--variant", choices=("ours", "baseline"))
     c.add_argument("--only", help="run only tests whose name contains this")
@@ -118,6 +123,12 @@ def main(argv=None):
             demo.run(bz, initrd, _variant(args), info["version"],
                      mem_mib=args.mem, smp=args.smp, workload=args.workload,
                      mib=args.mib, limit=args.limit)
+        elif args.cmd == "bench":
+            from . import bench
+            kernels = {}
+            for variant in ("baseline", "ours"):
+                kernels[variant], initrd, info = build_all(variant)
+            bench.main(kernels, initrd, info["version"], quick=args.quick)
         elif args.cmd == "check":
             from . import check
             return check.main(_variant(args), args.only)

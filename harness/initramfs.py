@@ -13,12 +13,15 @@ from .common import BUILD, LOGS, REPO, HarnessError, ensure_dir, run
 
 GUEST = os.path.join(REPO, "harness", "guest")
 BUSYBOX = "/bin/busybox"
-# Guest programs written here, compiled static. Kselftests come from the
-# kernel-tree layout of this repository and use the base tree's harness
-# header (tools/testing/selftests/kselftest_harness.h).
-PROGRAMS = sorted(glob.glob(os.path.join(GUEST, "*.c")))
-SELFTESTS = sorted(glob.glob(os.path.join(
-    REPO, "tools", "testing", "selftests", "mm", "*.c")))
+# Guest programs written here, compiled static: the harness's own, and the
+# programs of tools/testing/selftests/mm/ in this repository. Those named
+# *_test.c are kselftests (run by the kselftest job, built against the base
+# tree's kselftest_harness.h); the others (benchmarks, stress) go to /bin.
+_MM = os.path.join(REPO, "tools", "testing", "selftests", "mm")
+SELFTESTS = sorted(glob.glob(os.path.join(_MM, "*_test.c")))
+PROGRAMS = sorted(glob.glob(os.path.join(GUEST, "*.c")) +
+                  [p for p in glob.glob(os.path.join(_MM, "*.c"))
+                   if p not in SELFTESTS])
 OUTPUT = os.path.join(BUILD, "initramfs.cpio")
 
 
@@ -61,7 +64,7 @@ def _compile(src, out, tree, log):
     inc = ["-I", os.path.join(tree, "tools", "testing", "selftests", "mm"),
            "-I", os.path.join(tree, "tools", "testing", "selftests"),
            "-I", os.path.join(tree, "tools", "include", "uapi")]
-    run(["gcc", "-static", "-O2", "-Wall", "-Wextra", "-pthread"] + inc
+    run(["gcc", "-static", "-O2", "-Wall", "-pthread"] + inc
         + ["-o", out, src], log=log, what=f"compiling {os.path.basename(src)}")
 
 

@@ -45,18 +45,22 @@
 #include <linux/memory.h>
 #include <linux/memory_hotplug.h>
 #include <linux/page_reporting.h>
-#include <linux/gfp.h>
+#include <linux/page-isolation.h>
 #include <linux/export.h>
 #include <linux/module.h>
-#include <linux/delay.h>
 #include <linux/scatterlist.h>
+#include <linux/slab.h>
 #include <linux/sysfs.h>
 #include <linux/kobject.h>
 
 #include "page_reporting.h"
 #include "internal.h"
 
-#define PR_SECTION_BITS	PAGE_REPORTING_SECTION_BITS
+#define CREATE_TRACE_POINTS
+#include <trace/events/page_reporting.h>
+
+#define PR_MIN_ORDER		PAGE_REPORTING_MIN_ORDER
+#define PR_SECTION_BITS		PAGE_REPORTING_SECTION_BITS
 
 /*
  * Reporting order: blocks smaller than this are not reported. -1 until a
@@ -97,8 +101,8 @@ static int reporting_param_set(const char *val, const struct kernel_param *kp,
 static int page_order_update_notify(const char *val,
 				    const struct kernel_param *kp)
 {
-	/* Blocks are tracked per pageblock: smaller orders cannot be found. */
-	return reporting_param_set(val, kp, pageblock_order, MAX_PAGE_ORDER);
+	/* Smaller blocks than the tracked ones cannot be found. */
+	return reporting_param_set(val, kp, PR_MIN_ORDER, MAX_PAGE_ORDER);
 }
 
 static const struct kernel_param_ops page_reporting_param_ops = {
@@ -114,7 +118,7 @@ static const struct kernel_param_ops page_reporting_param_ops = {
 module_param_cb(page_reporting_order, &page_reporting_param_ops,
 		&page_reporting_order, 0644);
 MODULE_PARM_DESC(page_reporting_order,
-		 "Smallest order reported (pageblock_order..MAX_PAGE_ORDER)");
+		 "Smallest order reported (2 MiB or pageblock order .. MAX_PAGE_ORDER)");
 
 /*
  * This symbol is also a kernel parameter. Export the page_reporting_order
@@ -193,6 +197,8 @@ struct reporting_engine {
 	unsigned long requested_at;
 	unsigned long last_mark;
 	unsigned int backoff;
+	/* the first pass after registration: its skips are not churn */
+	bool seeding;
 };
 
 /*
@@ -222,13 +228,13 @@ static unsigned long *reporting_section_map(unsigned long pfn)
 
 static unsigned long reporting_section_bit(unsigned long pfn)
 {
-	return (pfn & (PAGES_PER_SECTION - 1)) >> pageblock_order;
+	return (pfn & (PAGES_PER_SECTION - 1)) >> PR_MIN_ORDER;
 }
 
 /*
- * Set the bits of @nr pageblocks from @pfn (all in one section) and the
- * section's summary bit. Called with the zone->lock of those pageblocks
- * held, or with their pages isolated, and under RCU for the summary.
+ * Set the bits of @nr tracked blocks from @pfn (all in one section) and the
+ * section's summary bit. Called with the zone->lock of those blocks held,
+ * or with their pages isolated, and under RCU for the summary.
  */
 static void reporting_mark_blocks(unsigned long pfn, unsigned long nr)
 {
@@ -256,8 +262,15 @@ static void reporting_mark_blocks(unsigned long pfn, unsigned long nr)
 	if (WARN_ON_ONCE(!summary || sec >= summary->nbits))
 		return;
 	/* Test first: the summary word is shared by 64 sections. */
-	if (!test_bit(sec, summary->map))
+	if (!test_bit(sec, summary->map)) {
 		set_bit(sec, summary->map);
+		/*
+		 * Order it before reporting_request() reads the worker's
+		 * state: a worker that is about to go idle must either see
+		 * this bit or leave a state that makes us queue it.
+		 */
+		smp_mb__after_atomic();
+	}
 }
 
 static void reporting_request(struct page_reporting_dev_info *prdev)
@@ -296,15 +309,16 @@ void __page_reporting_notify_free(unsigned long pfn, unsigned int order)
 	prdev = rcu_dereference(pr_dev_info);
 	if (likely(prdev)) {
 		/*
-		 * A free below pageblock_order completes only the pageblock
+		 * A free below the tracked order completes only the block
 		 * that contains it: the rest of the merged block was already
 		 * free and keeps its state. A larger free makes all of its
-		 * pageblocks newly free.
+		 * blocks newly free.
 		 */
-		if (order < pageblock_order)
-			reporting_mark_blocks(ALIGN_DOWN(pfn, pageblock_nr_pages), 1);
+		if (order < PR_MIN_ORDER)
+			reporting_mark_blocks(ALIGN_DOWN(pfn, 1UL << PR_MIN_ORDER),
+					      1);
 		else
-			reporting_mark_blocks(pfn, 1UL << (order - pageblock_order));
+			reporting_mark_blocks(pfn, 1UL << (order - PR_MIN_ORDER));
 		reporting_request(prdev);
 	}
 	rcu_read_unlock();
@@ -312,7 +326,9 @@ void __page_reporting_notify_free(unsigned long pfn, unsigned int order)
 
 /*
  * The free buddy block that contains @pfn and is of at least @order, or
- * NULL. Called with zone->lock held.
+ * NULL. Called with zone->lock held, except by
+ * reporting_count_reallocated(), whose statistics can live with a racy
+ * answer: hence buddy_order_unsafe().
  */
 static struct page *reporting_free_block(struct zone *zone, unsigned long pfn,
 				  unsigned int order)
@@ -327,29 +343,38 @@ static struct page *reporting_free_block(struct zone *zone, unsigned long pfn,
 		if (page_zone(page) != zone)
 			return NULL;
 		if (PageBuddy(page))
-			return buddy_order(page) >= order ? page : NULL;
+			return buddy_order_unsafe(page) >= order ? page : NULL;
 	}
 	return NULL;
 }
 
-/* Does any pageblock of the 1 << @order pages at @pfn have its bit set? */
+/* Does any tracked block of the 1 << @order pages at @pfn have its bit? */
 static bool reporting_unit_marked(unsigned long pfn, unsigned int order)
 {
 	unsigned long *map = reporting_section_map(pfn);
 	unsigned long bit = reporting_section_bit(pfn);
-	unsigned long n = 1UL << (order - pageblock_order);
+	unsigned long n = 1UL << (order - PR_MIN_ORDER);
 
 	return find_next_bit(map, bit + n, bit) < bit + n;
 }
 
-static void reporting_clear_unit(unsigned long pfn, unsigned int order)
+/*
+ * Clear the bits of the 1 << @order pages at @pfn that belong to @zone,
+ * whose lock is held: a unit larger than a tracked block can straddle a
+ * zone boundary, and the other zone's bits are guarded by its own lock.
+ */
+static void reporting_clear_unit(struct zone *zone, unsigned long pfn,
+				 unsigned int order)
 {
 	unsigned long *map = reporting_section_map(pfn);
 	unsigned long bit = reporting_section_bit(pfn);
-	unsigned long n = 1UL << (order - pageblock_order);
+	unsigned long end = pfn + (1UL << order);
 
-	while (n--)
-		clear_bit(bit++, map);
+	lockdep_assert_held(&zone->lock);
+	for (; pfn < end; pfn += 1UL << PR_MIN_ORDER, bit++) {
+		if (pfn_valid(pfn) && page_zone(pfn_to_page(pfn)) == zone)
+			clear_bit(bit, map);
+	}
 }
 
 /* One pass over the marked blocks. */
@@ -362,9 +387,21 @@ struct reporting_pass {
 	struct zone *zone;		/* zone of the batch, lock held */
 	unsigned long examined;		/* marked units looked at */
 	unsigned long skipped;		/* of those, no longer free */
+	unsigned int batches;		/* reports made in this pass */
+	unsigned long candidates;	/* first seen free: next pass */
+	unsigned int locked_work;	/* units looked at under the lock */
 	bool zone_low;			/* batch zone too low to report */
+	bool deferred;			/* marks left in this section */
+	bool deferred_any;		/* ... in any section of the pass */
 	int err;
 };
+
+/*
+ * Reports per pass, 64 x 32 x 2 MiB = 4 GiB: a pass that keeps finding
+ * new marks (frees faster than we report) ends and requeues itself instead
+ * of running forever.
+ */
+#define PR_PASS_BATCHES		64
 
 /*
  * Keep this many free pages in a zone, beyond its low watermark, while its
@@ -404,7 +441,7 @@ static bool reporting_isolate(struct reporting_pass *p, unsigned long pfn)
 		 * again when it becomes a free pageblock again, under this
 		 * same lock, so clearing loses nothing.
 		 */
-		reporting_clear_unit(unit, p->order);
+		reporting_clear_unit(p->zone, unit, p->order);
 		p->skipped++;
 		return true;
 	}
@@ -412,19 +449,37 @@ static bool reporting_isolate(struct reporting_pass *p, unsigned long pfn)
 	/*
 	 * Being offlined or taken by alloc_contig_range(): leave it and its
 	 * bits alone. MEM_OFFLINE clears the bits of memory that goes away;
-	 * blocks whose isolation is undone stay marked for the next pass.
+	 * blocks whose isolation is undone stay marked, and the section stays
+	 * in the summary, for a later pass (p->deferred).
 	 */
-	if (is_migrate_isolate(get_pageblock_migratetype(head)))
+	if (is_migrate_isolate(get_pageblock_migratetype(head))) {
+		p->deferred = true;
 		return true;
+	}
+
+	/*
+	 * Probation: report a block only once it has stayed free, untouched,
+	 * from one pass to the next. The first look flags its head; the
+	 * buddy allocator clears the flag whenever the block leaves the free
+	 * list (allocation, merge), so a block that churns is reallocated
+	 * before the next look and never reported.
+	 */
+	if (!PageReported(head)) {
+		__SetPageReported(head);
+		p->candidates++;
+		return true;
+	}
 
 	if (p->zone_low || !reporting_zone_ok(p, p->zone)) {
 		p->zone_low = true;
+		p->deferred = true;
 		return true;
 	}
 
 	order = buddy_order(head);
 	if (!__isolate_free_page(head, order)) {
 		p->zone_low = true;
+		p->deferred = true;
 		return true;
 	}
 
@@ -439,7 +494,7 @@ static bool reporting_isolate(struct reporting_pass *p, unsigned long pfn)
 		struct page *page = pfn_to_page(u);
 
 		if (p->nents < p->capacity && reporting_unit_marked(u, p->order)) {
-			reporting_clear_unit(u, p->order);
+			reporting_clear_unit(p->zone, u, p->order);
 			sg_set_page(&p->eng->sgl[p->nents++], page,
 				    PAGE_SIZE << p->order, 0);
 			reporting_stat_add(isolated_now, 1);
@@ -487,6 +542,8 @@ static void reporting_flush(struct reporting_pass *p)
 
 	sg_mark_end(&eng->sgl[n - 1]);
 	err = p->prdev->report(p->prdev, eng->sgl, n);
+	trace_page_reporting_batch(zone_to_nid(zone), zone_idx(zone), n,
+				   p->order, err);
 
 	spin_lock_irq(&zone->lock);
 	for (i = 0; i < n; i++) {
@@ -498,7 +555,8 @@ static void reporting_flush(struct reporting_pass *p)
 		if (err) {
 			/* Not reported: mark it again for a later pass. */
 			rcu_read_lock();
-			reporting_mark_blocks(pfn, 1UL << (p->order - pageblock_order));
+			reporting_mark_blocks(pfn,
+					      1UL << (p->order - PR_MIN_ORDER));
 			rcu_read_unlock();
 		} else if (eng->nr_recent < PR_RECENT) {
 			eng->recent[eng->nr_recent++] = pfn;
@@ -517,6 +575,7 @@ static void reporting_flush(struct reporting_pass *p)
 	}
 	sg_init_table(eng->sgl, PAGE_REPORTING_CAPACITY);
 	p->nents = 0;
+	p->batches++;
 	cond_resched();
 	reporting_lock_memory();
 }
@@ -524,8 +583,15 @@ static void reporting_flush(struct reporting_pass *p)
 enum reporting_section_result {
 	PR_SECTION_DONE,	/* no marked block left that we could take */
 	PR_SECTION_AGAIN,	/* a batch went out: look at it once more */
-	PR_STOP,		/* ->report() failed */
+	PR_SECTION_STOP,	/* ->report() failed, or the pass is over */
 };
+
+static enum reporting_section_result reporting_flushed(struct reporting_pass *p)
+{
+	if (p->err || p->batches >= PR_PASS_BATCHES)
+		return PR_SECTION_STOP;
+	return PR_SECTION_AGAIN;
+}
 
 /* Walk the marked blocks of section @sec, memory locks held. */
 static enum reporting_section_result reporting_scan_section(struct reporting_pass *p,
@@ -534,22 +600,22 @@ static enum reporting_section_result reporting_scan_section(struct reporting_pas
 	struct mem_section *ms = __nr_to_section(sec);
 	unsigned long base = section_nr_to_pfn(sec);
 	unsigned long *map, bit;
-	unsigned int locked_work = 0;
 
+	lockdep_assert_held(&reporting_summary_lock);
 	/* Offline memory has no bits: MEM_OFFLINE cleared them. */
 	if (!online_section(ms))
 		return PR_SECTION_DONE;
 	map = page_reporting_section_map(ms->usage);
 
 	for_each_set_bit(bit, map, PR_SECTION_BITS) {
-		unsigned long pfn = base + (bit << pageblock_order);
+		unsigned long pfn = base + (bit << PR_MIN_ORDER);
 		struct zone *zone = page_zone(pfn_to_page(pfn));
 
 		if (zone != p->zone) {
 			/* A batch holds blocks of one zone only. */
 			if (p->nents) {
 				reporting_flush(p);
-				return p->err ? PR_STOP : PR_SECTION_AGAIN;
+				return reporting_flushed(p);
 			}
 			if (p->zone)
 				spin_unlock_irq(&p->zone->lock);
@@ -559,10 +625,10 @@ static enum reporting_section_result reporting_scan_section(struct reporting_pas
 		}
 		if (!reporting_isolate(p, pfn)) {
 			reporting_flush(p);
-			return p->err ? PR_STOP : PR_SECTION_AGAIN;
+			return reporting_flushed(p);
 		}
 		/* Bound the time interrupts stay off. */
-		if (++locked_work % 64 == 0) {
+		if (++p->locked_work % 64 == 0) {
 			spin_unlock_irq(&p->zone->lock);
 			cond_resched();
 			spin_lock_irq(&p->zone->lock);
@@ -594,8 +660,9 @@ static void reporting_scan(struct reporting_pass *p)
 		 */
 		if (!test_and_clear_bit(sec, summary->map))
 			continue;
+		p->deferred = false;
 		res = reporting_scan_section(p, sec);
-		if (res == PR_SECTION_DONE) {
+		if (res == PR_SECTION_DONE && !p->deferred) {
 			sec++;
 			continue;
 		}
@@ -603,8 +670,13 @@ static void reporting_scan(struct reporting_pass *p)
 		summary = rcu_dereference_protected(reporting_summary,
 					lockdep_is_held(&reporting_summary_lock));
 		set_bit(sec, summary->map);
-		if (res == PR_STOP)
+		if (res == PR_SECTION_STOP)
 			break;
+		if (res == PR_SECTION_DONE) {
+			/* Deferred marks: leave them for a later pass. */
+			p->deferred_any = true;
+			sec++;
+		}
 	}
 	if (p->nents)
 		reporting_flush(p);
@@ -635,7 +707,7 @@ static unsigned int reporting_count_reallocated(struct reporting_engine *eng)
 		struct page *page = pfn_to_online_page(eng->recent[i]);
 
 		if (page && !reporting_free_block(page_zone(page), eng->recent[i],
-					   pageblock_order))
+						  PR_MIN_ORDER))
 			n++;
 	}
 	put_online_mems();
@@ -644,8 +716,8 @@ static unsigned int reporting_count_reallocated(struct reporting_engine *eng)
 
 /*
  * Reporting blocks that are reallocated right away only costs: back off
- * while more than half of what we looked at was, recover while less than
- * one in eight was.
+ * fast (x4) while more than half of what we looked at was, recover slowly
+ * (/2) while less than one in eight was.
  */
 static void reporting_adjust_backoff(struct reporting_engine *eng, unsigned long churned,
 			      unsigned long seen)
@@ -655,7 +727,7 @@ static void reporting_adjust_backoff(struct reporting_engine *eng, unsigned long
 	if (!seen)
 		return;
 	if (churned * 2 > seen)
-		b = min(b * 2, PR_BACKOFF_MAX);
+		b = min(b * 4, PR_BACKOFF_MAX);
 	else if (churned * 8 < seen)
 		b = max(b / 2, 1U);
 	WRITE_ONCE(eng->backoff, b);
@@ -676,12 +748,12 @@ static void page_reporting_process(struct work_struct *work)
 	 * Still freeing? Wait until no block has been marked for the quiet
 	 * time, but not beyond the deadline counted from the first free.
 	 */
-	quiet = READ_ONCE(eng->last_mark) +
-		msecs_to_jiffies(READ_ONCE(page_reporting_delay_ms)) * eng->backoff;
-	deadline = READ_ONCE(eng->requested_at) +
-		msecs_to_jiffies(READ_ONCE(page_reporting_max_delay_ms)) * eng->backoff;
+	quiet = READ_ONCE(eng->last_mark) + eng->backoff *
+		msecs_to_jiffies(READ_ONCE(page_reporting_delay_ms));
+	deadline = READ_ONCE(eng->requested_at) + eng->backoff *
+		msecs_to_jiffies(READ_ONCE(page_reporting_max_delay_ms));
 	if (time_before(now, quiet) && time_before(now, deadline))
-		wait = min(quiet, deadline) - now;
+		wait = (time_before(quiet, deadline) ? quiet : deadline) - now;
 	if (wait) {
 		/* State stays REQUESTED: frees meanwhile need not queue us. */
 		queue_delayed_work(system_freezable_wq, &prdev->work, wait);
@@ -708,8 +780,14 @@ static void page_reporting_process(struct work_struct *work)
 	eng->recent_when = jiffies;
 
 	reporting_stat_add(passes, 1);
-	reporting_stat_add(skipped_reallocated, p.skipped);
-	reporting_adjust_backoff(eng, p.skipped + realloc, p.examined + recent);
+	if (eng->seeding) {
+		/* Marks of memory that was never free are not churn. */
+		eng->seeding = false;
+	} else {
+		reporting_stat_add(skipped_reallocated, p.skipped);
+		reporting_adjust_backoff(eng, p.skipped + realloc,
+					 p.examined + recent);
+	}
 
 	/*
 	 * Frees during the pass moved the state back to REQUESTED: start
@@ -717,13 +795,25 @@ static void page_reporting_process(struct work_struct *work)
 	 */
 	state = atomic_cmpxchg(&prdev->state, PAGE_REPORTING_ACTIVE,
 			       PAGE_REPORTING_IDLE);
-	if (state == PAGE_REPORTING_REQUESTED || p.err) {
-		unsigned long delay = msecs_to_jiffies(page_reporting_delay_ms);
+	if (state == PAGE_REPORTING_REQUESTED || p.err || p.candidates ||
+	    p.batches >= PR_PASS_BATCHES || p.deferred_any) {
+		unsigned long delay =
+			msecs_to_jiffies(READ_ONCE(page_reporting_delay_ms));
 
 		/* A device that fails is retried slowly, never in a loop. */
 		if (p.err) {
 			WRITE_ONCE(eng->backoff,
 				   min(eng->backoff * 2, PR_BACKOFF_MAX));
+			delay = max(delay, PR_RETRY_DELAY);
+		} else if (p.deferred_any && !p.candidates &&
+			   state != PAGE_REPORTING_REQUESTED &&
+			   p.batches < PR_PASS_BATCHES) {
+			/*
+			 * Only marks we could not take (isolated blocks, a
+			 * zone at its watermark): look again later, slowly.
+			 */
+			delay = max(delay, msecs_to_jiffies(
+				READ_ONCE(page_reporting_max_delay_ms)));
 			delay = max(delay, PR_RETRY_DELAY);
 		}
 		atomic_set(&prdev->state, PAGE_REPORTING_REQUESTED);
@@ -734,34 +824,36 @@ static void page_reporting_process(struct work_struct *work)
 }
 
 /*
- * Mark every free block of at least pageblock_order: at registration the
- * device knows nothing, as with the free-list reporter. Frees that race
- * with this are marked by the hook, which is already enabled.
+ * At registration the device knows nothing: mark every block of present
+ * memory and let the first pass find which of them are free (the others it
+ * just clears, without counting them as reallocated). This takes no zone
+ * lock, unlike walking every free list would. Frees that race with it are
+ * marked by the hook, which is already enabled.
  */
-static void reporting_mark_all_free(void)
+static void reporting_mark_all(void)
 {
-	struct zone *zone;
+	struct reporting_summary *summary;
+	unsigned long sec;
 
-	for_each_populated_zone(zone) {
-		unsigned int order, mt;
+	get_online_mems();
+	mutex_lock(&reporting_summary_lock);
+	summary = rcu_dereference_protected(reporting_summary,
+				lockdep_is_held(&reporting_summary_lock));
+	for (sec = 0; sec < summary->nbits; sec++) {
+		struct mem_section *ms = __nr_to_section(sec);
+		unsigned long *map;
+		unsigned long bit;
 
-		spin_lock_irq(&zone->lock);
-		for (order = pageblock_order; order < NR_PAGE_ORDERS; order++) {
-			for (mt = 0; mt < MIGRATE_TYPES; mt++) {
-				struct list_head *list =
-					&zone->free_area[order].free_list[mt];
-				struct page *page;
-
-				list_for_each_entry(page, list, buddy_list) {
-					rcu_read_lock();
-					reporting_mark_blocks(page_to_pfn(page),
-						       1UL << (order - pageblock_order));
-					rcu_read_unlock();
-				}
-			}
-		}
-		spin_unlock_irq(&zone->lock);
+		if (!ms || !online_section(ms))
+			continue;
+		map = page_reporting_section_map(ms->usage);
+		/* Atomic: the free path sets bits in the same words. */
+		for (bit = 0; bit < PR_SECTION_BITS; bit++)
+			set_bit(bit, map);
+		set_bit(sec, summary->map);
 	}
+	mutex_unlock(&reporting_summary_lock);
+	put_online_mems();
 }
 
 /* Forget every mark: used when the device goes away. */
@@ -795,6 +887,8 @@ static int reporting_summary_grow(unsigned long nbits)
 					lockdep_is_held(&reporting_summary_lock));
 	if (old && old->nbits >= nbits)
 		return 0;
+	/* Room for 512 more sections (64 GiB): hot-add grows it rarely. */
+	nbits = round_up(nbits, 512);
 	new = kzalloc(struct_size(new, map, BITS_TO_LONGS(nbits)), GFP_KERNEL);
 	if (!new)
 		return -ENOMEM;
@@ -803,9 +897,17 @@ static int reporting_summary_grow(unsigned long nbits)
 		bitmap_copy(new->map, old->map, old->nbits);
 	rcu_assign_pointer(reporting_summary, new);
 	if (old) {
-		/* Catch the bits that frees set in the old copy meanwhile. */
+		unsigned long i;
+
+		/*
+		 * Catch the bits that frees set in the old copy meanwhile.
+		 * Atomically: frees already set bits in the new copy.
+		 */
 		synchronize_rcu();
-		bitmap_or(new->map, new->map, old->map, old->nbits);
+		for (i = 0; i < BITS_TO_LONGS(old->nbits); i++)
+			if (old->map[i])
+				atomic_long_or(old->map[i],
+					       (atomic_long_t *)&new->map[i]);
 		kfree(old);
 	}
 	return 0;
@@ -838,6 +940,12 @@ int page_reporting_register(struct page_reporting_dev_info *prdev)
 		goto err_out;
 	}
 
+	/* page_reporting_init() could not allocate the summary. */
+	if (!rcu_access_pointer(reporting_summary)) {
+		err = -ENOMEM;
+		goto err_out;
+	}
+
 	/* Published by rcu_assign_pointer(pr_dev_info) below. */
 	memset(eng, 0, sizeof(*eng));
 	sg_init_table(eng->sgl, PAGE_REPORTING_CAPACITY);
@@ -851,7 +959,7 @@ int page_reporting_register(struct page_reporting_dev_info *prdev)
 	 * pageblock_order.
 	 */
 	if (page_reporting_order == -1) {
-		if (prdev->order >= pageblock_order &&
+		if (prdev->order >= PR_MIN_ORDER &&
 		    prdev->order <= MAX_PAGE_ORDER)
 			page_reporting_order = prdev->order;
 		else
@@ -872,7 +980,8 @@ int page_reporting_register(struct page_reporting_dev_info *prdev)
 	}
 
 	/* Everything free now is unknown to the device. */
-	reporting_mark_all_free();
+	eng->seeding = true;
+	reporting_mark_all();
 	rcu_read_lock();
 	reporting_request(prdev);
 	rcu_read_unlock();

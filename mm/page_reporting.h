@@ -11,8 +11,18 @@
 #include <linux/scatterlist.h>
 
 #ifdef CONFIG_PAGE_REPORTING
-/* Pageblocks of a section: each has one page reporting bit. */
-#define PAGE_REPORTING_SECTION_BITS	(PAGES_PER_SECTION >> pageblock_order)
+/*
+ * Free memory is tracked in blocks of this order: a pageblock, but no more
+ * than 2 MiB, the size hosts back guest memory with (THP on x86-64 and on
+ * arm64 with 4 KiB pages). With 64 KiB pages a pageblock is 512 MiB, far
+ * too coarse to find anything free.
+ */
+#define PAGE_REPORTING_MIN_ORDER \
+	min_t(unsigned int, pageblock_order, 21 - PAGE_SHIFT)
+
+/* Blocks of a section: each has one page reporting bit. */
+#define PAGE_REPORTING_SECTION_BITS \
+	(PAGES_PER_SECTION >> PAGE_REPORTING_MIN_ORDER)
 
 /*
  * The bits live in the section's mem_section_usage, right after its
@@ -34,6 +44,17 @@ DECLARE_STATIC_KEY_FALSE(page_reporting_enabled);
 extern unsigned int page_reporting_order;
 void __page_reporting_notify_free(unsigned long pfn, unsigned int order);
 
+/*
+ * PG_reported on the head of a free buddy block: the reporting worker saw
+ * it free on its last pass and reports it on the next one if it is still
+ * there. Leaving the free list (allocation, merge, isolation) clears it.
+ */
+static inline bool page_reported(struct page *page)
+{
+	return static_branch_unlikely(&page_reporting_enabled) &&
+	       PageReported(page);
+}
+
 /**
  * page_reporting_notify_free - Tell page reporting about a merged free block
  * @pfn: first pfn of the range the caller freed, before merging
@@ -42,9 +63,9 @@ void __page_reporting_notify_free(unsigned long pfn, unsigned int order);
  *
  * Called by __free_one_page() with zone->lock held, once the freed range
  * has been merged with its free buddies. Only a range that completes a
- * free pageblock is of interest: @merged_order below pageblock_order
- * returns at once, as does every call while no device is registered
- * (the static key is off).
+ * tracked block is of interest: @merged_order below
+ * PAGE_REPORTING_MIN_ORDER returns at once, as does every call while no
+ * device is registered (the static key is off).
  */
 static inline void page_reporting_notify_free(unsigned long pfn,
 					      unsigned int order,
@@ -54,13 +75,15 @@ static inline void page_reporting_notify_free(unsigned long pfn,
 	if (!static_branch_unlikely(&page_reporting_enabled))
 		return;
 
-	/* Blocks smaller than a pageblock are never tracked. */
-	if (merged_order < pageblock_order)
+	/* Smaller blocks are never tracked. */
+	if (merged_order < PAGE_REPORTING_MIN_ORDER)
 		return;
 
 	__page_reporting_notify_free(pfn, order);
 }
 #else /* CONFIG_PAGE_REPORTING */
+#define page_reported(_page)	false
+
 static inline size_t page_reporting_map_size(void)
 {
 	return 0;

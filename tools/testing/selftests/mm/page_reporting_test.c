@@ -5,7 +5,13 @@
  *
  * - the device negotiated the reporting feature;
  * - page_reporting.page_reporting_order reads back a valid order, accepts a
- *   valid write and rejects bad ones with EINVAL, keeping its value.
+ *   valid write and rejects bad ones with EINVAL, keeping its value;
+ * - the engine's tunables do the same;
+ * - freeing memory makes /sys/kernel/mm/page_reporting/stats move, and an
+ *   idle guest stops reporting (nothing is reported twice).
+ *
+ * The engine's statistics and tunables come with the bitmap engine; on a
+ * kernel without them those tests skip.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -14,12 +20,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../kselftest_harness.h"
 
 #define VIRTIO_DRV	"/sys/bus/virtio/drivers/virtio_balloon"
-#define ORDER_PARAM	"/sys/module/page_reporting/parameters/page_reporting_order"
+#define PARAMS		"/sys/module/page_reporting/parameters/"
+#define ORDER_PARAM	PARAMS "page_reporting_order"
+#define STATS		"/sys/kernel/mm/page_reporting/stats/"
 /* include/uapi/linux/virtio_balloon.h */
 #define VIRTIO_BALLOON_F_REPORTING	5
 /* MAX_PAGE_ORDER on x86-64 with the default configuration. */
@@ -133,6 +143,122 @@ TEST_F(order_param, rejects_bad_values)
 			TH_LOG("writing '%s'", bad[i]);
 		EXPECT_EQ(self->saved, read_long(ORDER_PARAM))
 			TH_LOG("value changed by '%s'", bad[i]);
+	}
+}
+
+static long stat_value(const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), STATS "%s", name);
+	return read_long(path);
+}
+
+static double seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Free 256 MiB of written anonymous memory; the host must hear of it. */
+TEST(reports_freed_memory)
+{
+	size_t len = 256UL << 20, off;
+	long before, now = 0;
+	double t0;
+	char *p;
+
+	if (access(STATS, R_OK))
+		SKIP(return, "no %s", STATS);
+	before = stat_value("reported_bytes");
+	ASSERT_GE(before, 0);
+
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	for (off = 0; off < len; off += 4096)
+		p[off] = 1;
+	ASSERT_EQ(0, munmap(p, len));
+
+	/* Default pacing reports within a few seconds; allow 30. */
+	for (t0 = seconds(); seconds() - t0 < 30; usleep(100000)) {
+		now = stat_value("reported_bytes");
+		if (now - before >= (long)(len / 2))
+			break;
+	}
+	EXPECT_GE(now - before, (long)(len / 2))
+		TH_LOG("reported %ld bytes after freeing %zu", now - before, len);
+	EXPECT_EQ(0, stat_value("isolated_now"));
+}
+
+/* Once everything free is reported, an idle guest reports nothing more. */
+TEST(idle_guest_stops_reporting)
+{
+	long blocks, passes;
+	double t0;
+
+	if (access(STATS, R_OK))
+		SKIP(return, "no %s", STATS);
+	/* Let whatever is pending go out: until a 3 s window stays quiet. */
+	for (t0 = seconds(); seconds() - t0 < 60;) {
+		blocks = stat_value("reported_blocks");
+		sleep(3);
+		if (stat_value("reported_blocks") == blocks)
+			break;
+	}
+	blocks = stat_value("reported_blocks");
+	passes = stat_value("passes");
+	sleep(5);
+	EXPECT_EQ(blocks, stat_value("reported_blocks"))
+		TH_LOG("an idle guest reported %ld more blocks",
+		       stat_value("reported_blocks") - blocks);
+	EXPECT_EQ(passes, stat_value("passes"));
+}
+
+struct tunable {
+	const char *name;
+	const char * const bad[8];
+	const char *good;
+};
+
+static const struct tunable tunables[] = {
+	{ "delay_ms", { "abc", "-1", "60001", "99999999999999999999", "1.5",
+			"0x10", NULL }, "250" },
+	{ "max_delay_ms", { "abc", "-5", "60001", "18446744073709551616",
+			    "2s", NULL }, "3000" },
+	{ "capacity", { "0", "33", "-1", "x", "4294967297", NULL }, "16" },
+	{ "page_reporting_order", { "8", "11", "-1", "nine", NULL }, "10" },
+};
+
+/* Every tunable: bad writes fail with EINVAL and change nothing. */
+TEST(tunables_reject_bad_values)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < sizeof(tunables) / sizeof(tunables[0]); i++) {
+		const struct tunable *t = &tunables[i];
+		char path[256], buf[32];
+		long saved;
+
+		snprintf(path, sizeof(path), PARAMS "%s", t->name);
+		if (access(path, R_OK | W_OK)) {
+			if (strcmp(t->name, "page_reporting_order"))
+				SKIP(return, "no %s", path);
+			continue;
+		}
+		saved = read_long(path);
+		for (j = 0; t->bad[j]; j++) {
+			EXPECT_EQ(-EINVAL, write_str(path, t->bad[j]))
+				TH_LOG("%s: writing '%s'", t->name, t->bad[j]);
+			EXPECT_EQ(saved, read_long(path))
+				TH_LOG("%s changed by '%s'", t->name, t->bad[j]);
+		}
+		EXPECT_EQ(0, write_str(path, t->good));
+		EXPECT_EQ(strtol(t->good, NULL, 10), read_long(path));
+		snprintf(buf, sizeof(buf), "%ld", saved);
+		EXPECT_EQ(0, write_str(path, buf));
 	}
 }
 
