@@ -20,7 +20,7 @@ import statistics
 import subprocess
 
 from . import demo
-from .common import OUT, HarnessError, ensure_dir, say, step
+from .common import OUT, REPO, HarnessError, ensure_dir, say, step
 from .vm import VM
 
 CONFIGS = {
@@ -74,6 +74,20 @@ def run_pf(kernels, initrd, cfg, thp, seconds, mem_mib):
             out[key] = (int(st["stats-after"][key])
                         - int(st["stats-before"][key]))
     return out
+
+
+def _update_readme(table):
+    """Put @table between the bench markers of README.md."""
+    path = os.path.join(REPO, "README.md")
+    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+    with open(path) as f:
+        text = f.read()
+    if start not in text or end not in text:
+        return
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    with open(path, "w") as f:
+        f.write(head + start + "\n" + table + end + tail)
 
 
 def main(kernels, initrd, base_version, quick=False):
@@ -152,6 +166,7 @@ def main(kernels, initrd, base_version, quick=False):
     table = "\n".join(lines) + "\n"
     with open(os.path.join(OUT, "bench.md"), "w") as f:
         f.write(table)
+    _update_readme(table)
     with open(os.path.join(OUT, "bench-raw.csv"), "w", newline="") as f:
         csv.writer(f).writerows(raw)
     say("\n" + table)

@@ -168,7 +168,7 @@ def kunit_boot(bz, initrd, state):
     needs a guest where no balloon has registered; two nodes let it check
     that zones of different nodes are kept apart."""
     with VM("check-kunit", bz, initrd, job="boot", balloon=False,
-            numa_nodes=2, timeout=600) as vm:
+            numa_nodes=2, timeout=600, kunit=True) as vm:
         rc = vm.wait_done()
         vm.wait_exit()
         con = vm.console()

@@ -87,7 +87,7 @@ static unsigned int page_reporting_capacity = PAGE_REPORTING_CAPACITY;
 #define PR_RETRY_DELAY		HZ
 
 static int reporting_param_set(const char *val, const struct kernel_param *kp,
-			unsigned int min, unsigned int max)
+			       unsigned int min, unsigned int max)
 {
 	unsigned int v;
 
@@ -179,13 +179,19 @@ struct reporting_summary {
 static struct reporting_summary __rcu *reporting_summary;
 static DEFINE_MUTEX(reporting_summary_lock);
 
+static struct reporting_summary *reporting_summary_locked(void)
+{
+	return rcu_dereference_protected(reporting_summary,
+					 lockdep_is_held(&reporting_summary_lock));
+}
+
 /*
  * Blocks reported by the last pass, to notice how many of them are
  * allocated again soon after ("reported_reallocated"). Only the worker
  * touches it.
  */
 #define PR_RECENT		256
-#define PR_RECENT_WINDOW	(10 * HZ)
+#define PR_RECENT_WINDOW	(2 * HZ)
 
 /* State of the registered device's engine; only the worker writes it. */
 struct reporting_engine {
@@ -199,6 +205,8 @@ struct reporting_engine {
 	unsigned int backoff;
 	/* the first pass after registration: its skips are not churn */
 	bool seeding;
+	/* blocks the last pass put on probation */
+	unsigned long candidates;
 };
 
 /*
@@ -218,8 +226,11 @@ static struct {
 	unsigned long report_errors;
 } reporting_stats;
 
-#define reporting_stat_add(field, n) \
-	WRITE_ONCE(reporting_stats.field, READ_ONCE(reporting_stats.field) + (n))
+/* Only the worker writes them; sysfs reads them. */
+static void reporting_stat_add(unsigned long *stat, long n)
+{
+	WRITE_ONCE(*stat, READ_ONCE(*stat) + n);
+}
 
 static unsigned long *reporting_section_map(unsigned long pfn)
 {
@@ -331,7 +342,7 @@ void __page_reporting_notify_free(unsigned long pfn, unsigned int order)
  * answer: hence buddy_order_unsafe().
  */
 static struct page *reporting_free_block(struct zone *zone, unsigned long pfn,
-				  unsigned int order)
+					 unsigned int order)
 {
 	for (; order <= MAX_PAGE_ORDER; order++) {
 		unsigned long head = ALIGN_DOWN(pfn, 1UL << order);
@@ -388,7 +399,9 @@ struct reporting_pass {
 	unsigned long examined;		/* marked units looked at */
 	unsigned long skipped;		/* of those, no longer free */
 	unsigned int batches;		/* reports made in this pass */
-	unsigned long candidates;	/* first seen free: next pass */
+	unsigned long candidates;	/* units first seen free: next pass */
+	struct page *probation_head;	/* last head this pass flagged */
+	unsigned long taken;		/* units put into a batch */
 	unsigned int locked_work;	/* units looked at under the lock */
 	bool zone_low;			/* batch zone too low to report */
 	bool deferred;			/* marks left in this section */
@@ -464,9 +477,13 @@ static bool reporting_isolate(struct reporting_pass *p, unsigned long pfn)
 	 * list (allocation, merge), so a block that churns is reallocated
 	 * before the next look and never reported.
 	 */
-	if (!PageReported(head)) {
+	if (!PageReported(head) || head == p->probation_head) {
+		/* (The other units of a head flagged by this very pass.) */
 		__SetPageReported(head);
+		p->probation_head = head;
 		p->candidates++;
+		/* Its bits stay, and its section in the summary. */
+		p->deferred = true;
 		return true;
 	}
 
@@ -497,10 +514,12 @@ static bool reporting_isolate(struct reporting_pass *p, unsigned long pfn)
 			reporting_clear_unit(p->zone, u, p->order);
 			sg_set_page(&p->eng->sgl[p->nents++], page,
 				    PAGE_SIZE << p->order, 0);
-			reporting_stat_add(isolated_now, 1);
+			p->taken++;
+			reporting_stat_add(&reporting_stats.isolated_now, 1);
 		} else {
-			__putback_isolated_page(page, p->order,
-					get_pageblock_migratetype(page));
+			int mt = get_pageblock_migratetype(page);
+
+			__putback_isolated_page(page, p->order, mt);
 		}
 	}
 	return p->nents < p->capacity;
@@ -564,14 +583,14 @@ static void reporting_flush(struct reporting_pass *p)
 	}
 	spin_unlock_irq(&zone->lock);
 
-	reporting_stat_add(isolated_now, -(long)n);
+	reporting_stat_add(&reporting_stats.isolated_now, -(long)n);
 	if (err) {
-		reporting_stat_add(report_errors, 1);
+		reporting_stat_add(&reporting_stats.report_errors, 1);
 		p->err = err;
 	} else {
-		reporting_stat_add(reported_blocks, n);
-		reporting_stat_add(reported_bytes,
-			    (unsigned long)n << (p->order + PAGE_SHIFT));
+		reporting_stat_add(&reporting_stats.reported_blocks, n);
+		reporting_stat_add(&reporting_stats.reported_bytes,
+				   (unsigned long)n << (p->order + PAGE_SHIFT));
 	}
 	sg_init_table(eng->sgl, PAGE_REPORTING_CAPACITY);
 	p->nents = 0;
@@ -594,8 +613,8 @@ static enum reporting_section_result reporting_flushed(struct reporting_pass *p)
 }
 
 /* Walk the marked blocks of section @sec, memory locks held. */
-static enum reporting_section_result reporting_scan_section(struct reporting_pass *p,
-					      unsigned long sec)
+static enum reporting_section_result
+reporting_scan_section(struct reporting_pass *p, unsigned long sec)
 {
 	struct mem_section *ms = __nr_to_section(sec);
 	unsigned long base = section_nr_to_pfn(sec);
@@ -648,8 +667,7 @@ static void reporting_scan(struct reporting_pass *p)
 		enum reporting_section_result res;
 
 		/* Re-read: it may have grown while a batch was out. */
-		summary = rcu_dereference_protected(reporting_summary,
-					lockdep_is_held(&reporting_summary_lock));
+		summary = reporting_summary_locked();
 		sec = find_next_bit(summary->map, summary->nbits, sec);
 		if (sec >= summary->nbits)
 			break;
@@ -667,8 +685,7 @@ static void reporting_scan(struct reporting_pass *p)
 			continue;
 		}
 		/* Not finished with it: keep it in the summary. */
-		summary = rcu_dereference_protected(reporting_summary,
-					lockdep_is_held(&reporting_summary_lock));
+		summary = reporting_summary_locked();
 		set_bit(sec, summary->map);
 		if (res == PR_SECTION_STOP)
 			break;
@@ -716,17 +733,17 @@ static unsigned int reporting_count_reallocated(struct reporting_engine *eng)
 
 /*
  * Reporting blocks that are reallocated right away only costs: back off
- * fast (x4) while more than half of what we looked at was, recover slowly
- * (/2) while less than one in eight was.
+ * fast (x4) while more than a quarter of what we looked at was, recover
+ * slowly (/2) while less than one in eight was.
  */
-static void reporting_adjust_backoff(struct reporting_engine *eng, unsigned long churned,
-			      unsigned long seen)
+static void reporting_adjust_backoff(struct reporting_engine *eng,
+				     unsigned long churned, unsigned long seen)
 {
 	unsigned int b = eng->backoff;
 
 	if (!seen)
 		return;
-	if (churned * 2 > seen)
+	if (churned * 4 > seen)
 		b = min(b * 4, PR_BACKOFF_MAX);
 	else if (churned * 8 < seen)
 		b = max(b / 2, 1U);
@@ -740,7 +757,7 @@ static void page_reporting_process(struct work_struct *work)
 		container_of(d_work, struct page_reporting_dev_info, work);
 	struct reporting_engine *eng = &reporting_engine;
 	unsigned long now = jiffies, quiet, deadline, wait = 0;
-	unsigned int realloc, recent;
+	unsigned long realloc, recent, lost;
 	struct reporting_pass p = { .prdev = prdev, .eng = eng };
 	int state;
 
@@ -770,7 +787,7 @@ static void page_reporting_process(struct work_struct *work)
 
 	recent = eng->nr_recent;
 	realloc = reporting_count_reallocated(eng);
-	reporting_stat_add(reported_reallocated, realloc);
+	reporting_stat_add(&reporting_stats.reported_reallocated, realloc);
 	eng->nr_recent = 0;
 
 	p.order = READ_ONCE(page_reporting_order);
@@ -779,13 +796,22 @@ static void page_reporting_process(struct work_struct *work)
 	reporting_scan(&p);
 	eng->recent_when = jiffies;
 
-	reporting_stat_add(passes, 1);
+	reporting_stat_add(&reporting_stats.passes, 1);
+	/*
+	 * Blocks on probation that this pass neither took nor found
+	 * allocated were allocated and freed again in between (their flag
+	 * is gone, their bit still set): churn too.
+	 */
+	lost = eng->candidates > p.taken + p.skipped ?
+	       eng->candidates - p.taken - p.skipped : 0;
+	eng->candidates = p.candidates;
 	if (eng->seeding) {
 		/* Marks of memory that was never free are not churn. */
 		eng->seeding = false;
 	} else {
-		reporting_stat_add(skipped_reallocated, p.skipped);
-		reporting_adjust_backoff(eng, p.skipped + realloc,
+		reporting_stat_add(&reporting_stats.skipped_reallocated,
+				   p.skipped);
+		reporting_adjust_backoff(eng, p.skipped + realloc + lost,
 					 p.examined + recent);
 	}
 
@@ -812,8 +838,10 @@ static void page_reporting_process(struct work_struct *work)
 			 * Only marks we could not take (isolated blocks, a
 			 * zone at its watermark): look again later, slowly.
 			 */
-			delay = max(delay, msecs_to_jiffies(
-				READ_ONCE(page_reporting_max_delay_ms)));
+			unsigned int max_ms =
+				READ_ONCE(page_reporting_max_delay_ms);
+
+			delay = max(delay, msecs_to_jiffies(max_ms));
 			delay = max(delay, PR_RETRY_DELAY);
 		}
 		atomic_set(&prdev->state, PAGE_REPORTING_REQUESTED);
@@ -837,8 +865,7 @@ static void reporting_mark_all(void)
 
 	get_online_mems();
 	mutex_lock(&reporting_summary_lock);
-	summary = rcu_dereference_protected(reporting_summary,
-				lockdep_is_held(&reporting_summary_lock));
+	summary = reporting_summary_locked();
 	for (sec = 0; sec < summary->nbits; sec++) {
 		struct mem_section *ms = __nr_to_section(sec);
 		unsigned long *map;
@@ -864,8 +891,7 @@ static void reporting_clear_all(void)
 
 	get_online_mems();
 	mutex_lock(&reporting_summary_lock);
-	summary = rcu_dereference_protected(reporting_summary,
-					    lockdep_is_held(&reporting_summary_lock));
+	summary = reporting_summary_locked();
 	for_each_set_bit(sec, summary->map, summary->nbits) {
 		struct mem_section *ms = __nr_to_section(sec);
 
@@ -883,8 +909,7 @@ static int reporting_summary_grow(unsigned long nbits)
 	struct reporting_summary *old, *new;
 
 	lockdep_assert_held(&reporting_summary_lock);
-	old = rcu_dereference_protected(reporting_summary,
-					lockdep_is_held(&reporting_summary_lock));
+	old = reporting_summary_locked();
 	if (old && old->nbits >= nbits)
 		return 0;
 	/* Room for 512 more sections (64 GiB): hot-add grows it rarely. */
@@ -916,6 +941,12 @@ static int reporting_summary_grow(unsigned long nbits)
 static DEFINE_MUTEX(page_reporting_mutex);
 DEFINE_STATIC_KEY_FALSE(page_reporting_enabled);
 
+static struct page_reporting_dev_info *reporting_dev_locked(void)
+{
+	return rcu_dereference_protected(pr_dev_info,
+					 lockdep_is_held(&page_reporting_mutex));
+}
+
 /**
  * page_reporting_register - Register a free page reporting device
  * @prdev: the device; ->report must be set, ->order and ->capacity may be 0
@@ -934,8 +965,7 @@ int page_reporting_register(struct page_reporting_dev_info *prdev)
 	mutex_lock(&page_reporting_mutex);
 
 	/* nothing to do if already in use */
-	if (rcu_dereference_protected(pr_dev_info,
-				lockdep_is_held(&page_reporting_mutex))) {
+	if (reporting_dev_locked()) {
 		err = -EBUSY;
 		goto err_out;
 	}
@@ -1003,11 +1033,9 @@ EXPORT_SYMBOL_GPL(page_reporting_register);
  */
 void page_reporting_unregister(struct page_reporting_dev_info *prdev)
 {
-
 	mutex_lock(&page_reporting_mutex);
 
-	if (prdev == rcu_dereference_protected(pr_dev_info,
-				lockdep_is_held(&page_reporting_mutex))) {
+	if (prdev == reporting_dev_locked()) {
 		/* Disable page reporting notification */
 		RCU_INIT_POINTER(pr_dev_info, NULL);
 		synchronize_rcu();
@@ -1024,8 +1052,8 @@ void page_reporting_unregister(struct page_reporting_dev_info *prdev)
 EXPORT_SYMBOL_GPL(page_reporting_unregister);
 
 #ifdef CONFIG_MEMORY_HOTPLUG
-static int reporting_memory_notifier(struct notifier_block *nb, unsigned long action,
-			      void *arg)
+static int reporting_memory_notifier(struct notifier_block *nb,
+				     unsigned long action, void *arg)
 {
 	struct memory_notify *mn = arg;
 	unsigned long pfn, end = mn->start_pfn + mn->nr_pages;
@@ -1077,6 +1105,7 @@ static ssize_t backoff_show(struct kobject *kobj, struct kobj_attribute *attr,
 {
 	return sysfs_emit(buf, "%u\n", READ_ONCE(reporting_engine.backoff));
 }
+
 static struct kobj_attribute backoff_attr = __ATTR_RO(backoff);
 
 static struct attribute *reporting_stat_attrs[] = {
@@ -1117,6 +1146,7 @@ static int __init page_reporting_init(void)
 		kobject_put(kobj);
 	return err;
 }
+
 /* Before device_initcall(): drivers register from their probe. */
 subsys_initcall(page_reporting_init);
 

@@ -82,7 +82,10 @@ static inline void page_reporting_notify_free(unsigned long pfn,
 	__page_reporting_notify_free(pfn, order);
 }
 #else /* CONFIG_PAGE_REPORTING */
-#define page_reported(_page)	false
+static inline bool page_reported(struct page *page)
+{
+	return false;
+}
 
 static inline size_t page_reporting_map_size(void)
 {

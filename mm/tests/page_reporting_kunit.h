@@ -364,8 +364,7 @@ static void prt_test_hotplug_notifier(struct kunit *test)
 
 	/* Grow: a range far beyond present memory. */
 	mutex_lock(&reporting_summary_lock);
-	summary = rcu_dereference_protected(reporting_summary,
-				lockdep_is_held(&reporting_summary_lock));
+	summary = reporting_summary_locked();
 	nbits = summary->nbits;
 	mutex_unlock(&reporting_summary_lock);
 	mn.start_pfn = section_nr_to_pfn(nbits + 64);
@@ -373,8 +372,7 @@ static void prt_test_hotplug_notifier(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, reporting_memory_notifier(NULL, MEM_GOING_ONLINE,
 							&mn), NOTIFY_OK);
 	mutex_lock(&reporting_summary_lock);
-	summary = rcu_dereference_protected(reporting_summary,
-				lockdep_is_held(&reporting_summary_lock));
+	summary = reporting_summary_locked();
 	/* Rounded up to 512 sections, so that hot-add rarely regrows it. */
 	KUNIT_EXPECT_GE(test, summary->nbits, nbits + 65);
 	KUNIT_EXPECT_EQ(test, summary->nbits % 512, 0UL);
@@ -458,6 +456,7 @@ static struct kunit_suite page_reporting_test_suite = {
 	.exit = prt_exit,
 	.test_cases = page_reporting_test_cases,
 };
+
 kunit_test_suite(page_reporting_test_suite);
 
 #endif /* CONFIG_PAGE_REPORTING_KUNIT_TEST */

@@ -63,7 +63,7 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void usage(const char *prog)
+static void print_usage(const char *prog)
 {
 	fprintf(stderr, "usage: %s [-t THREADS] [-m MIB] [-s SECONDS] [-H on|off]\n",
 		prog);
@@ -78,7 +78,7 @@ static long number(const char *s, const char *prog)
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (errno || *end || v <= 0)
-		usage(prog);
+		print_usage(prog);
 	return v;
 }
 
@@ -103,11 +103,11 @@ int main(int argc, char **argv)
 			break;
 		case 'H':
 			if (strcmp(optarg, "on") && strcmp(optarg, "off"))
-				usage(argv[0]);
+				print_usage(argv[0]);
 			use_thp = !strcmp(optarg, "on");
 			break;
 		default:
-			usage(argv[0]);
+			print_usage(argv[0]);
 		}
 	}
 	map_len = (size_t)mib << 20;

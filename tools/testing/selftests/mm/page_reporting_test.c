@@ -138,7 +138,7 @@ TEST_F(order_param, rejects_bad_values)
 	static const char * const bad[] = { "abc", "-1", "11", "9x" };
 	unsigned int i;
 
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		EXPECT_EQ(-EINVAL, write_str(ORDER_PARAM, bad[i]))
 			TH_LOG("writing '%s'", bad[i]);
 		EXPECT_EQ(self->saved, read_long(ORDER_PARAM))
@@ -237,7 +237,7 @@ TEST(tunables_reject_bad_values)
 {
 	unsigned int i, j;
 
-	for (i = 0; i < sizeof(tunables) / sizeof(tunables[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(tunables); i++) {
 		const struct tunable *t = &tunables[i];
 		char path[256], buf[32];
 		long saved;
