@@ -6,12 +6,13 @@
  * free memory so that its host can take it back. This engine finds that
  * memory without walking free lists:
  *
- *   mark     __free_one_page() has merged a freed range into a free block of
- *            at least pageblock_order. The pageblocks that this free made
- *            whole get their bit set in their section's bitmap
- *            (after mem_section_usage::pageblock_flags), and the section its
- *            bit in a small summary bitmap. A pageblock whose bit is clear
- *            was reported, or has not been free since the device registered.
+ *   mark     __free_one_page() frees a range of at least the tracked order
+ *            (2 MiB, or pageblock_order if smaller), or merges a smaller
+ *            one up to it. The blocks that this free made whole get their
+ *            bit set in their section's bitmap (after
+ *            mem_section_usage::pageblock_flags), and the section its bit
+ *            in a small summary bitmap. A block whose bit is clear was
+ *            reported, or has not been free since the device registered.
  *   scan     After a quiet period, a worker walks the summary, then the set
  *            bits of each marked section.
  *   isolate  Under zone->lock, taken once per batch, a marked block that is
@@ -311,7 +312,11 @@ static void reporting_request(struct page_reporting_dev_info *prdev)
 			   READ_ONCE(eng->backoff));
 }
 
-/* Called by page_reporting_notify_free() with zone->lock held. */
+/*
+ * Called by page_reporting_notify_free() and page_reporting_notify_merged()
+ * with zone->lock held: the 1 << @order pages at @pfn, a whole number of
+ * tracked blocks, have just become free as a whole.
+ */
 void __page_reporting_notify_free(unsigned long pfn, unsigned int order)
 {
 	struct page_reporting_dev_info *prdev;
@@ -319,17 +324,7 @@ void __page_reporting_notify_free(unsigned long pfn, unsigned int order)
 	rcu_read_lock();
 	prdev = rcu_dereference(pr_dev_info);
 	if (likely(prdev)) {
-		/*
-		 * A free below the tracked order completes only the block
-		 * that contains it: the rest of the merged block was already
-		 * free and keeps its state. A larger free makes all of its
-		 * blocks newly free.
-		 */
-		if (order < PR_MIN_ORDER)
-			reporting_mark_blocks(ALIGN_DOWN(pfn, 1UL << PR_MIN_ORDER),
-					      1);
-		else
-			reporting_mark_blocks(pfn, 1UL << (order - PR_MIN_ORDER));
+		reporting_mark_blocks(pfn, 1UL << (order - PR_MIN_ORDER));
 		reporting_request(prdev);
 	}
 	rcu_read_unlock();

@@ -56,27 +56,46 @@ static inline bool page_reported(struct page *page)
 }
 
 /**
- * page_reporting_notify_free - Tell page reporting about a merged free block
- * @pfn: first pfn of the range the caller freed, before merging
- * @order: order of the range the caller freed, before merging
- * @merged_order: order of the free block it ended up in, after merging
+ * page_reporting_notify_free - Tell page reporting about a freed range
+ * @pfn: first pfn of the range the caller of __free_one_page() frees
+ * @order: its order
  *
- * Called by __free_one_page() with zone->lock held, once the freed range
- * has been merged with its free buddies. Only a range that completes a
- * tracked block is of interest: @merged_order below
- * PAGE_REPORTING_MIN_ORDER returns at once, as does every call while no
- * device is registered (the static key is off).
+ * Called by __free_one_page() with zone->lock held, before merging. A range
+ * of at least PAGE_REPORTING_MIN_ORDER consists of tracked blocks that all
+ * become free now; a smaller one is dealt with by
+ * page_reporting_notify_merged(). Returns at once while no device has
+ * ever registered (the static key is off).
  */
 static inline void page_reporting_notify_free(unsigned long pfn,
-					      unsigned int order,
-					      unsigned int merged_order)
+					      unsigned int order)
 {
 	/* Called from hot path in __free_one_page() */
 	if (!static_branch_unlikely(&page_reporting_enabled))
 		return;
 
-	/* Smaller blocks are never tracked. */
-	if (merged_order < PAGE_REPORTING_MIN_ORDER)
+	if (order < PAGE_REPORTING_MIN_ORDER)
+		return;
+
+	__page_reporting_notify_free(pfn, order);
+}
+
+/**
+ * page_reporting_notify_merged - Tell page reporting a free completed a block
+ * @pfn: first pfn of the free block a merge just produced
+ * @order: its order
+ *
+ * Called by the merge loop of __free_one_page() after each merge. The merge
+ * that reaches exactly PAGE_REPORTING_MIN_ORDER has made the tracked block
+ * that contains the freed range whole: the rest of it was free already.
+ * Merges beyond only join blocks that were free and keep their state.
+ */
+static inline void page_reporting_notify_merged(unsigned long pfn,
+						unsigned int order)
+{
+	if (!static_branch_unlikely(&page_reporting_enabled))
+		return;
+
+	if (order != PAGE_REPORTING_MIN_ORDER)
 		return;
 
 	__page_reporting_notify_free(pfn, order);
@@ -93,8 +112,12 @@ static inline size_t page_reporting_map_size(void)
 }
 
 static inline void page_reporting_notify_free(unsigned long pfn,
-					      unsigned int order,
-					      unsigned int merged_order)
+					      unsigned int order)
+{
+}
+
+static inline void page_reporting_notify_merged(unsigned long pfn,
+						unsigned int order)
 {
 }
 #endif /* CONFIG_PAGE_REPORTING */

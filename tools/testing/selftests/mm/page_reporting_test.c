@@ -8,7 +8,8 @@
  *   valid write and rejects bad ones with EINVAL, keeping its value;
  * - the engine's tunables do the same;
  * - freeing memory makes /sys/kernel/mm/page_reporting/stats move, and an
- *   idle guest stops reporting (nothing is reported twice).
+ *   idle guest stops reporting (nothing is reported twice);
+ * - each reported batch fires the page_reporting_batch tracepoint.
  *
  * The engine's statistics and tunables come with the bitmap engine; on a
  * kernel without them those tests skip.
@@ -215,6 +216,55 @@ TEST(idle_guest_stops_reporting)
 		TH_LOG("an idle guest reported %ld more blocks",
 		       stat_value("reported_blocks") - blocks);
 	EXPECT_EQ(passes, stat_value("passes"));
+}
+
+#define TRACING		"/sys/kernel/tracing/"
+#define EVENT		TRACING "events/page_reporting/page_reporting_batch/"
+
+/* Every reported batch shows up as one page_reporting_batch event. */
+TEST(tracepoint_per_batch)
+{
+	size_t len = 64UL << 20, off;
+	char buf[4096], *line;
+	long before;
+	double t0;
+	ssize_t n;
+	char *p;
+	int fd;
+
+	if (access(EVENT "enable", W_OK))
+		SKIP(return, "no %s (tracefs or CONFIG_TRACING missing)", EVENT);
+	/* Opening the buffer for writing with O_TRUNC empties it. */
+	fd = open(TRACING "trace", O_WRONLY | O_TRUNC);
+	ASSERT_LE(0, fd);
+	close(fd);
+	ASSERT_EQ(0, write_str(EVENT "enable", "1"));
+	before = stat_value("reported_blocks");
+
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	for (off = 0; off < len; off += 4096)
+		p[off] = 1;
+	ASSERT_EQ(0, munmap(p, len));
+	for (t0 = seconds(); seconds() - t0 < 30; usleep(100000))
+		if (stat_value("reported_blocks") > before)
+			break;
+	/* Let the pass that is reporting finish. */
+	sleep(1);
+	ASSERT_EQ(0, write_str(EVENT "enable", "0"));
+
+	fd = open(TRACING "trace", O_RDONLY);
+	ASSERT_LE(0, fd);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	ASSERT_LT(0, n);
+	buf[n] = '\0';
+	line = strstr(buf, "page_reporting_batch: ");
+	ASSERT_NE(NULL, line)
+		TH_LOG("no event in the trace buffer:\n%s", buf);
+	EXPECT_NE(NULL, strstr(line, "nents="));
+	EXPECT_NE(NULL, strstr(line, "err=0"));
 }
 
 struct tunable {
