@@ -143,15 +143,22 @@ def err_bad_patch():
 
 # --- guest runs
 
-def boot_check(bz, initrd, state):
-    with VM("check-boot", bz, initrd, job="boot", timeout=300) as vm:
+def _clean_boot(vm):
+    """Run @vm's boot job to the end; fail on a bad exit or kernel splats.
+    Returns the console text."""
+    with vm:
         rc = vm.wait_done()
         vm.wait_exit()
         con = vm.console()
-    state["boot_console"] = os.path.join(vm.dir, "console.log")
     assert rc == 0, f"boot job exited {rc}"
     bad = splats(con)
     assert not bad, "kernel problems on the console:\n" + "\n".join(bad[:20])
+    return con
+
+
+def boot_check(bz, initrd, state):
+    vm = VM("check-boot", bz, initrd, job="boot", timeout=300)
+    _clean_boot(vm)
     feats = [m for m in vm.markers if m.event == "balloon"]
     assert feats, "no virtio_balloon device bound in the guest"
     bits = feats[0].fields["features"]
@@ -167,15 +174,10 @@ def kunit_boot(bz, initrd, state):
     """KUnit runs at boot. The engine's suite registers a fake device, so it
     needs a guest where no balloon has registered; two nodes let it check
     that zones of different nodes are kept apart."""
-    with VM("check-kunit", bz, initrd, job="boot", balloon=False,
-            numa_nodes=2, timeout=600, kunit=True) as vm:
-        rc = vm.wait_done()
-        vm.wait_exit()
-        con = vm.console()
+    vm = VM("check-kunit", bz, initrd, job="boot", balloon=False,
+            numa_nodes=2, timeout=600, kunit=True)
     state["kunit_console"] = os.path.join(vm.dir, "console.log")
-    assert rc == 0, f"boot job exited {rc}"
-    bad = splats(con)
-    assert not bad, "kernel problems on the console:\n" + "\n".join(bad[:20])
+    con = _clean_boot(vm)
     m = re.search(r"NUMA: .*|Initmem setup node 1.*", con)
     return m.group(0).strip() if m else "no second node seen"
 

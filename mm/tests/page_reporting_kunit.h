@@ -112,6 +112,26 @@ static void prt_free(struct page *page, unsigned int order)
 	drain_all_pages(NULL);
 }
 
+/*
+ * An allocated block with its bit set: as if it had been freed, marked and
+ * allocated again before the worker came to it.
+ */
+static struct page *prt_alloc_marked(struct kunit *test)
+{
+	struct page *page;
+	struct zone *zone;
+
+	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_MIN_ORDER);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	zone = page_zone(page);
+	spin_lock_irq(&zone->lock);
+	rcu_read_lock();
+	reporting_mark_blocks(page_to_pfn(page), 1);
+	rcu_read_unlock();
+	spin_unlock_irq(&zone->lock);
+	return page;
+}
+
 static int prt_init(struct kunit *test)
 {
 	int err;
@@ -228,19 +248,9 @@ static void prt_test_skip_reallocated(struct kunit *test)
 {
 	unsigned long skipped = reporting_stats.skipped_reallocated, pfn;
 	struct page *page;
-	struct zone *zone;
 
-	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_MIN_ORDER);
-	KUNIT_ASSERT_NOT_NULL(test, page);
+	page = prt_alloc_marked(test);
 	pfn = page_to_pfn(page);
-	zone = page_zone(page);
-
-	/* As if it had been freed, marked and allocated again. */
-	spin_lock_irq(&zone->lock);
-	rcu_read_lock();
-	reporting_mark_blocks(pfn, 1);
-	rcu_read_unlock();
-	spin_unlock_irq(&zone->lock);
 
 	prt_force_pass();
 	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn), 0U);
@@ -348,19 +358,10 @@ static void prt_test_hotplug_notifier(struct kunit *test)
 	struct reporting_summary *summary;
 	unsigned long pfn, sec, nbits;
 	struct page *page;
-	struct zone *zone;
 
-	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_MIN_ORDER);
-	KUNIT_ASSERT_NOT_NULL(test, page);
+	page = prt_alloc_marked(test);
 	pfn = page_to_pfn(page);
 	sec = pfn_to_section_nr(pfn);
-	zone = page_zone(page);
-
-	spin_lock_irq(&zone->lock);
-	rcu_read_lock();
-	reporting_mark_blocks(pfn, 1);
-	rcu_read_unlock();
-	spin_unlock_irq(&zone->lock);
 
 	/* Grow: a range far beyond present memory. */
 	mutex_lock(&reporting_summary_lock);

@@ -155,6 +155,21 @@ static long stat_value(const char *name)
 	return read_long(path);
 }
 
+/* Map @len bytes of anonymous memory, write every page, unmap it. */
+static int free_written_memory(size_t len)
+{
+	size_t off;
+	char *p;
+
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	for (off = 0; off < len; off += 4096)
+		p[off] = 1;
+	return munmap(p, len) ? -errno : 0;
+}
+
 static double seconds(void)
 {
 	struct timespec ts;
@@ -166,22 +181,16 @@ static double seconds(void)
 /* Free 256 MiB of written anonymous memory; the host must hear of it. */
 TEST(reports_freed_memory)
 {
-	size_t len = 256UL << 20, off;
+	size_t len = 256UL << 20;
 	long before, now = 0;
 	double t0;
-	char *p;
 
 	if (access(STATS, R_OK))
 		SKIP(return, "no %s", STATS);
 	before = stat_value("reported_bytes");
 	ASSERT_GE(before, 0);
 
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, p);
-	for (off = 0; off < len; off += 4096)
-		p[off] = 1;
-	ASSERT_EQ(0, munmap(p, len));
+	ASSERT_EQ(0, free_written_memory(len));
 
 	/* Default pacing reports within a few seconds; allow 30. */
 	for (t0 = seconds(); seconds() - t0 < 30; usleep(100000)) {
@@ -224,12 +233,11 @@ TEST(idle_guest_stops_reporting)
 /* Every reported batch shows up as one page_reporting_batch event. */
 TEST(tracepoint_per_batch)
 {
-	size_t len = 64UL << 20, off;
+	size_t len = 64UL << 20;
 	char buf[4096], *line;
 	long before;
 	double t0;
 	ssize_t n;
-	char *p;
 	int fd;
 
 	if (access(EVENT "enable", W_OK))
@@ -241,12 +249,7 @@ TEST(tracepoint_per_batch)
 	ASSERT_EQ(0, write_str(EVENT "enable", "1"));
 	before = stat_value("reported_blocks");
 
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, p);
-	for (off = 0; off < len; off += 4096)
-		p[off] = 1;
-	ASSERT_EQ(0, munmap(p, len));
+	ASSERT_EQ(0, free_written_memory(len));
 	for (t0 = seconds(); seconds() - t0 < 30; usleep(100000))
 		if (stat_value("reported_blocks") > before)
 			break;
