@@ -167,7 +167,6 @@ class VM:
         self.markers = []
         self.lines = []
         self.cond = threading.Condition()
-        self.data_closed = False
 
     # --- life cycle
 
@@ -283,7 +282,6 @@ class VM:
                     line, buf = buf.split(b"\n", 1)
                     self._line(line.decode(errors="replace").rstrip("\r"))
         with self.cond:
-            self.data_closed = True
             self.cond.notify_all()
 
     def _line(self, line):

@@ -858,8 +858,7 @@ static void reporting_mark_all(void)
 	struct reporting_summary *summary;
 	unsigned long sec;
 
-	get_online_mems();
-	mutex_lock(&reporting_summary_lock);
+	reporting_lock_memory();
 	summary = reporting_summary_locked();
 	for (sec = 0; sec < summary->nbits; sec++) {
 		struct mem_section *ms = __nr_to_section(sec);
@@ -874,8 +873,7 @@ static void reporting_mark_all(void)
 			set_bit(bit, map);
 		set_bit(sec, summary->map);
 	}
-	mutex_unlock(&reporting_summary_lock);
-	put_online_mems();
+	reporting_unlock_memory();
 }
 
 /* Forget every mark: used when the device goes away. */
@@ -884,8 +882,7 @@ static void reporting_clear_all(void)
 	struct reporting_summary *summary;
 	unsigned long sec;
 
-	get_online_mems();
-	mutex_lock(&reporting_summary_lock);
+	reporting_lock_memory();
 	summary = reporting_summary_locked();
 	for_each_set_bit(sec, summary->map, summary->nbits) {
 		struct mem_section *ms = __nr_to_section(sec);
@@ -895,8 +892,7 @@ static void reporting_clear_all(void)
 				    PR_SECTION_BITS);
 		clear_bit(sec, summary->map);
 	}
-	mutex_unlock(&reporting_summary_lock);
-	put_online_mems();
+	reporting_unlock_memory();
 }
 
 static int reporting_summary_grow(unsigned long nbits)
