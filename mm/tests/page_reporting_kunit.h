@@ -25,6 +25,9 @@ struct prt_dev {
 	unsigned int calls;
 	unsigned int not_isolated;	/* reported pages still on a free list */
 	int fail;			/* make ->report() fail with this */
+	/* when set, ->report() signals @entered and waits for @hold */
+	struct completion *hold;
+	struct completion entered;
 	/* free pages of the watched zone during the last call, and isolated */
 	struct zone *watch;
 	unsigned long watch_free;
@@ -58,6 +61,10 @@ static int prt_report(struct page_reporting_dev_info *prdev,
 	}
 	if (d->watch)
 		d->watch_free = zone_page_state_snapshot(d->watch, NR_FREE_PAGES);
+	if (d->hold) {
+		complete(&d->entered);
+		wait_for_completion(d->hold);
+	}
 	return d->fail;
 }
 
@@ -320,6 +327,69 @@ static void prt_test_report_error(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, prt_marked(pfn));
 }
 
+/*
+ * A host that does not acknowledge holds the worker in ->report(). Nothing
+ * else may wait for it: allocating and freeing, marks included, go on, and
+ * what was freed meanwhile is reported once the host answers.
+ */
+static void prt_test_report_blocked(struct kunit *test)
+{
+	DECLARE_COMPLETION_ONSTACK(release);
+	unsigned long pfns[64];
+	struct page *pages[64];
+	unsigned int once = 0;
+	struct page *page;
+	int i;
+
+	init_completion(&prt->entered);
+	prt->hold = &release;
+	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_MIN_ORDER);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	prt_free(page, PR_MIN_ORDER);
+	atomic_set(&prt->prdev.state, PAGE_REPORTING_REQUESTED);
+	queue_delayed_work(system_freezable_wq, &prt->prdev.work, 0);
+	/* Probation: the block is offered on the second pass at the latest. */
+	for (i = 0; i < 10; i++) {
+		if (wait_for_completion_timeout(&prt->entered, HZ))
+			break;
+		atomic_set(&prt->prdev.state, PAGE_REPORTING_REQUESTED);
+		queue_delayed_work(system_freezable_wq, &prt->prdev.work, 0);
+	}
+	if (i == 10) {
+		prt->hold = NULL;
+		complete(&release);
+		prt_settle();
+		KUNIT_FAIL(test, "the worker never called ->report()");
+		return;
+	}
+
+	/* The worker is inside ->report(); this thread must not block. */
+	for (i = 0; i < ARRAY_SIZE(pages); i++) {
+		pages[i] = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_MIN_ORDER);
+		pfns[i] = pages[i] ? page_to_pfn(pages[i]) : 0;
+	}
+	for (i = 0; i < ARRAY_SIZE(pages); i++)
+		if (pages[i])
+			prt_free(pages[i], PR_MIN_ORDER);
+
+	/* The host answers; @release lives on this stack, so before return. */
+	prt->hold = NULL;
+	complete(&release);
+	prt_settle();
+	KUNIT_EXPECT_NOT_NULL(test, pages[0]);
+	prt_forget();
+	for (i = 0; i < 10; i++)
+		prt_force_pass();
+	/* Some may have been allocated again meanwhile; none twice. */
+	for (i = 0; i < ARRAY_SIZE(pfns); i++) {
+		if (!pfns[i])
+			continue;
+		once += prt_times_reported(pfns[i]) == 1;
+		KUNIT_EXPECT_LE(test, prt_times_reported(pfns[i]), 1U);
+	}
+	KUNIT_EXPECT_GT(test, once, 0U);
+}
+
 /* Blocks of zones on different nodes are reported from their own zone. */
 static void prt_test_nodes_apart(struct kunit *test)
 {
@@ -447,6 +517,7 @@ static struct kunit_case page_reporting_test_cases[] = {
 	KUNIT_CASE(prt_test_skip_reallocated),
 	KUNIT_CASE(prt_test_counts_restored),
 	KUNIT_CASE(prt_test_report_error),
+	KUNIT_CASE(prt_test_report_blocked),
 	KUNIT_CASE(prt_test_nodes_apart),
 #ifdef CONFIG_MEMORY_HOTPLUG
 	KUNIT_CASE(prt_test_hotplug_notifier),
