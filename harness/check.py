@@ -16,7 +16,7 @@ import tempfile
 import time
 import unittest
 
-from . import demo, kernel
+from . import buildcheck, demo, interop, kernel
 from .common import BUILD, LOGS, REPO, HarnessError, say, step
 from .vm import VM, splats
 
@@ -350,6 +350,19 @@ def main(variant, only=None):
             lambda: e2e_returns(bz, initrd, True, 90))
     res.run("e2e: reporting off returns < 10%",
             lambda: e2e_returns(bz, initrd, False, 10))
+
+    step("virtio-balloon against QEMU: interop matrix and scenarios")
+    if not only or "interop" in only:
+        interop.matrix(res, bz, initrd)
+    res.run("scenario: unbind/rebind virtio_balloon while reporting",
+            lambda: interop.rebind(bz, initrd))
+    res.run("scenario: live migration with free page hinting and reporting",
+            lambda: interop.migration(bz, initrd))
+
+    step("builds that no guest boots")
+    res.run("build: hv_balloon against the engine", buildcheck.hv_balloon)
+    res.run("build: FLATMEM (i386) virtio-balloon without the engine",
+            buildcheck.flatmem)
     return finish(res, t0)
 
 

@@ -263,10 +263,10 @@ def _kconfig_symbols():
     return {ln.split()[1] for ln in p.stdout.splitlines()}
 
 
-def configure(variant, fragments, log):
+def configure(variant, fragments, log, arch=ARCH):
     """tinyconfig + our fragments, then check every fragment line held."""
     obj = ensure_dir(obj_dir(variant))
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(arch.encode())
     for frag in fragments:
         with open(frag, "rb") as f:
             digest.update(f.read())
@@ -276,7 +276,7 @@ def configure(variant, fragments, log):
         with open(stamp) as f:
             if f.read() == digest.hexdigest():
                 return
-    mk = ["make", "-C", TREE, f"O={obj}", f"ARCH={ARCH}"]
+    mk = ["make", "-C", TREE, f"O={obj}", f"ARCH={arch}"]
     run(mk + ["tinyconfig"], log=log, what="make tinyconfig")
     run([os.path.join(TREE, "scripts/kconfig/merge_config.sh"), "-m",
          "-O", obj, config] + fragments, log=log, cwd=obj,

@@ -143,7 +143,7 @@ class VM:
     def __init__(self, name, kernel, initrd, job="boot", mem_mib=2048,
                  smp=2, reporting=True, params=None, balloon_props=None,
                  qemu_args=None, append="", timeout=300, balloon=True,
-                 numa_nodes=1, kunit=False):
+                 numa_nodes=1, kunit=False, cpu=None):
         self.name = name
         self.kernel, self.initrd = kernel, initrd
         self.job, self.mem_mib, self.smp = job, mem_mib, smp
@@ -154,6 +154,8 @@ class VM:
         # which a demo or benchmark guest must not pay for.
         self.kunit = kunit
         self.numa_nodes = numa_nodes
+        # None: the host's CPU under KVM, "max" under TCG.
+        self.cpu = cpu
         self.params = params or {}
         self.balloon_props = balloon_props or {}
         self.qemu_args = list(qemu_args or [])
@@ -185,7 +187,7 @@ class VM:
         props.update(self.balloon_props)
         dev = "virtio-balloon-pci," + ",".join(f"{k}={v}"
                                                for k, v in props.items())
-        cpu = "host" if self.accel == "kvm" else "max"
+        cpu = self.cpu or ("host" if self.accel == "kvm" else "max")
         d = self.dir
         extra = ["-device", dev] if self.balloon else []
         if self.numa_nodes > 1:

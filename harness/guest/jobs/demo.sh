@@ -8,6 +8,7 @@ workload=$(param workload tmpfs)
 hold=$(param hold 3)
 after=$(param after 60)
 sleep "$(param settle 2)"
+mark_balloon
 mark "alloc-start mib=$mib workload=$workload memfree_kb=$(meminfo MemFree)"
 case $workload in
 tmpfs)
@@ -29,11 +30,11 @@ anon)
 	exit 2
 	;;
 esac
-mark "freed memfree_kb=$(meminfo MemFree)"
+mark "freed memfree_kb=$(meminfo MemFree) reported_bytes=$(prstat reported_bytes)"
 i=0
 while [ $i -lt "$after" ]; do
 	sleep 1
 	i=$((i + 1))
-	mark "idle memfree_kb=$(meminfo MemFree)"
+	mark "idle memfree_kb=$(meminfo MemFree) reported_bytes=$(prstat reported_bytes)"
 done
 exit 0

@@ -17,4 +17,19 @@ meminfo() {
 	awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo
 }
 
+# One "balloon" line per bound virtio-balloon device: its negotiated
+# feature bits (bit 1 stats, 3 free page hint, 4 page poison, 5 reporting).
+mark_balloon() {
+	for d in /sys/bus/virtio/drivers/virtio_balloon/virtio*; do
+		[ -e "$d/features" ] &&
+			mark "balloon dev=${d##*/} features=$(cat "$d/features")"
+	done
+}
+
+# A counter of the engine in /sys/kernel/mm/page_reporting/stats (0 when
+# the engine is not there).
+prstat() {
+	cat "/sys/kernel/mm/page_reporting/stats/$1" 2>/dev/null || echo 0
+}
+
 exec 3>/dev/ttyS1
