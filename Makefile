@@ -4,6 +4,8 @@
 # these targets only name its commands. Variables, all optional:
 #   KERNEL_SRC=DIR     a 6.12 tree to use instead of Debian's linux-source-6.12
 #   BASELINE=1         use the unpatched base (the upstream reporter)
+#   DEBUG=1            use the debug kernel (Kconfig.debug: DEBUG_VM, lockdep,
+#                      KASAN); the test command builds it for its scenarios
 #   ACCEL=kvm|tcg      force the accelerator (default: KVM when usable)
 #   MEM=MiB SMP=N WORKLOAD=tmpfs|anon   demo guest size and workload
 #   ONLY=TEXT          check: run only the tests whose name contains TEXT

@@ -17,7 +17,9 @@ from .common import HarnessError, say, step
 def _variant(args):
     if getattr(args, "variant", None):
         return args.variant
-    return "baseline" if os.environ.get("BASELINE") == "1" else "ours"
+    if os.environ.get("BASELINE") == "1":
+        return "baseline"
+    return "debug" if os.environ.get("DEBUG") == "1" else "ours"
 
 
 def build_all(variant, install=True):
@@ -66,13 +68,13 @@ def main(argv=None):
 
     k = sub.add_parser("kernel", help="build the guest kernel and initramfs "
                        "and print their paths")
-    k.add_argument("--variant", choices=("ours", "baseline"))
+    k.add_argument("--variant", choices=("ours", "baseline", "debug"))
     k.add_argument("--prepare-only", action="store_true",
                    help="only prepare the source tree (base + series)")
 
     b = sub.add_parser("boot", help="boot the guest with one job")
     b.add_argument("--job", default="boot")
-    b.add_argument("--variant", choices=("ours", "baseline"))
+    b.add_argument("--variant", choices=("ours", "baseline", "debug"))
     b.add_argument("--mem", type=int, default=2048, help="MiB")
     b.add_argument("--smp", type=int, default=2)
     b.add_argument("--timeout", type=int, default=300, help="seconds")
@@ -82,7 +84,7 @@ def main(argv=None):
 
     d = sub.add_parser("demo", help="free half of guest memory and watch "
                        "the host get it back")
-    d.add_argument("--variant", choices=("ours", "baseline"))
+    d.add_argument("--variant", choices=("ours", "baseline", "debug"))
     d.add_argument("--mem", type=int, default=int(os.environ.get("MEM", 2048)),
                    help="guest memory in MiB (default 2048)")
     d.add_argument("--smp", type=int, default=int(os.environ.get("SMP", 2)),
@@ -99,7 +101,7 @@ def main(argv=None):
                     default=os.environ.get("QUICK") == "1")
 
     c = sub.add_parser("check", help="the test suite (what CI runs)")
-    c.add_argument("--variant", choices=("ours", "baseline"))
+    c.add_argument("--variant", choices=("ours", "baseline", "debug"))
     c.add_argument("--only", help="run only tests whose name contains this")
     args = ap.parse_args(argv)
     try:

@@ -23,7 +23,15 @@ TREE = os.path.join(BUILD, "linux")
 DEBIAN_TARBALL = "/usr/src/linux-source-6.12.tar.xz"
 SERIES = os.environ.get("PR_SERIES", os.path.join(REPO, "patches", "series"))
 FRAGMENT = os.path.join(REPO, "Kconfig.fragment")
-VARIANTS = ("ours", "baseline")
+VARIANTS = ("ours", "baseline", "debug")
+# The debug variant is ours (same sources) with the debug options of
+# Kconfig.debug on top: DEBUG_VM, lockdep, KASAN and friends.
+DEBUG_FRAGMENT = os.path.join(REPO, "Kconfig.debug")
+
+
+def source_of(variant):
+    """Which sources @variant builds: the base, or the base plus series."""
+    return "baseline" if variant == "baseline" else "ours"
 ARCH = "x86_64"
 
 # Fixed build identity: the kernel embeds user, host and time in
@@ -198,6 +206,7 @@ def checkout(variant):
     possible so that the object tree rebuilds incrementally."""
     if variant not in VARIANTS:
         raise HarnessError(f"unknown variant {variant!r}")
+    variant = source_of(variant)
     info = base_info()
     series = read_series() if variant == "ours" else []
     want = hashlib.sha256(variant.encode())
@@ -305,8 +314,9 @@ def configure(variant, fragments, log, arch=ARCH):
 def build(variant="ours", kernel_src=None, fragments=None):
     """Build @variant; return the path of its bzImage."""
     info = prepare_base(kernel_src)
-    applied = checkout(variant)
-    fragments = fragments or [FRAGMENT]
+    applied = checkout(source_of(variant))
+    fragments = fragments or [FRAGMENT] + (
+        [DEBUG_FRAGMENT] if variant == "debug" else [])
     log = os.path.join(LOGS, f"kernel-{variant}.log")
     ensure_dir(LOGS)
     with open(log, "w") as f:
@@ -317,7 +327,7 @@ def build(variant="ours", kernel_src=None, fragments=None):
            if info["source"]["kind"] == "debian" else
            f" ({info['source']['path']})")
         + f"; variant: {variant}"
-        + (f", series of {len(applied)} entries" if variant == "ours" else
+        + (f", series of {len(applied)} entries" if applied else
            ", unpatched"))
     configure(variant, fragments, log)
     obj = obj_dir(variant)

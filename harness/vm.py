@@ -156,6 +156,8 @@ class VM:
         self.numa_nodes = numa_nodes
         # None: the host's CPU under KVM, "max" under TCG.
         self.cpu = cpu
+        # Appended to -m, e.g. ",slots=2,maxmem=2G" for memory hotplug.
+        self.mem_opts = ""
         self.params = params or {}
         self.balloon_props = balloon_props or {}
         self.qemu_args = list(qemu_args or [])
@@ -204,7 +206,7 @@ class VM:
         if self.numa_nodes > 1:
             smp += f",sockets={self.numa_nodes}"
         return [QEMU, "-accel", self.accel, "-M", "q35", "-cpu", cpu,
-                "-smp", smp, "-m", f"{self.mem_mib}M",
+                "-smp", smp, "-m", f"{self.mem_mib}M{self.mem_opts}",
                 "-nodefaults", "-display", "none", "-no-reboot",
                 "-kernel", self.kernel, "-initrd", self.initrd,
                 "-append", self.cmdline(),

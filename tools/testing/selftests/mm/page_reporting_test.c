@@ -282,7 +282,8 @@ static const struct tunable tunables[] = {
 	{ "max_delay_ms", { "abc", "-5", "60001", "18446744073709551616",
 			    "2s", NULL }, "3000" },
 	{ "capacity", { "0", "33", "-1", "x", "4294967297", NULL }, "16" },
-	{ "page_reporting_order", { "8", "11", "-1", "nine", NULL }, "10" },
+	{ "page_reporting_order", { "8", "11", "-1", "nine", "4294967305",
+				    NULL }, "10" },
 };
 
 /* Every tunable: bad writes fail with EINVAL and change nothing. */

@@ -1,0 +1,125 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Reliability scenarios: nothing lost, no splat, under faults.
+
+Each scenario boots the guest kernel it is given (the test command gives
+the debug kernel, Kconfig.debug) and fails on any kernel splat on the
+console. The data-integrity stress program
+(tools/testing/selftests/mm/page_reporting_stress.c) runs in the guest and
+checks every live page against its pattern while memory is freed,
+reported and reused.
+"""
+
+import re
+import time
+
+from .common import HarnessError, say
+from .vm import VM, splats
+
+OOM_RE = re.compile(r"Out of memory|invoked oom-killer|oom-kill:")
+
+
+class Totals:
+    """What the scenarios did, for the closing summary."""
+
+    def __init__(self):
+        self.scenarios = []
+        self.churned = self.verified = 0
+        self.splats = 0
+
+    def add_stress(self, marker):
+        self.churned += marker.num("churned_bytes")
+        self.verified += marker.num("verified_bytes")
+
+    def summary(self):
+        ok = sum(1 for _, good in self.scenarios if good)
+        return (f"reliability: {ok} of {len(self.scenarios)} scenarios "
+                f"survived; stress churned {self.churned / 2**30:.1f} GiB "
+                f"and verified {self.verified / 2**30:.1f} GiB; "
+                f"{self.splats} kernel splats")
+
+
+TOTALS = Totals()
+
+
+def _check_console(vm):
+    con = vm.console()
+    bad = splats(con)
+    if bad:
+        TOTALS.splats += 1
+    assert not bad, (f"kernel problems on {vm.name}'s console:\n"
+                     + "\n".join(bad[:30]))
+    return con
+
+
+def _markers(vm, event):
+    with vm.cond:
+        return [m for m in vm.markers if m.event == event]
+
+
+def hotplug(bz, initrd):
+    """Hot-add a 512 MiB DIMM while reporting runs, use it, hot-remove it."""
+    vm = VM("rel-hotplug", bz, initrd, job="hotplug", mem_mib=1024,
+            append="memhp_default_state=online_movable",
+            params={"mib": 384}, timeout=900)
+    vm.mem_opts = ",slots=2,maxmem=2G"
+    with vm:
+        ready = vm.wait_marker("ready", timeout=600)
+        vm.qmp.cmd("object-add", **{"qom-type": "memory-backend-ram",
+                                     "id": "hp0", "size": 512 << 20})
+        vm.qmp.cmd("device_add", driver="pc-dimm", id="dimm0", memdev="hp0")
+        added = vm.wait_marker("added", timeout=180)
+        used = vm.wait_marker("used", timeout=180)
+        vm.qmp.cmd("device_del", id="dimm0")
+        removed = vm.wait_marker("removed", timeout=180)
+        rc = vm.wait_done()
+        left = vm.qmp.cmd("query-memory-devices")
+        vm.quit()
+    _check_console(vm)
+    assert rc == 0, f"guest job exited {rc}; see {vm.dir}/console.log"
+    grew = (added.num("memtotal_kb") - ready.num("memtotal_kb")) / 1024
+    rep_add = (added.num("reported_bytes")
+               - ready.num("reported_bytes")) / 2**20
+    assert grew >= 500, f"MemTotal grew {grew:.0f} MiB, want 512"
+    # The new memory is free when it comes online: the engine reports it.
+    assert rep_add >= 400, f"only {rep_add:.0f} MiB reported after hot-add"
+    rep_use = (used.num("reported_bytes") - added.num("reported_bytes"))
+    assert removed.num("isolated") == 0, removed.raw
+    after = _markers(vm, "after")[0]
+    assert after.num("isolated") == 0, after.raw
+    rep_after = (after.num("reported_bytes") - after.num("before")) / 2**20
+    assert rep_after >= 128, f"reporting stopped after removal: {after.raw}"
+    assert not left, f"QEMU still has memory devices: {left}"
+    return (f"+{grew:.0f} MiB, {rep_add:.0f} MiB reported after the add, "
+            f"{rep_use / 2**20:.0f} MiB after use in the DIMM, removed, "
+            f"{rep_after:.0f} MiB reported after")
+
+
+def _pressure_once(bz, initrd, reporting, margin, churn):
+    vm = VM("rel-pressure-" + ("on" if reporting else "off"), bz, initrd,
+            job="pressure", mem_mib=1024, reporting=reporting,
+            params={"margin": margin, "churn": churn}, timeout=900)
+    with vm:
+        rc = vm.wait_done()
+        vm.wait_exit()
+    con = _check_console(vm)
+    assert not OOM_RE.search(con), (
+        f"OOM with reporting {'on' if reporting else 'off'}:\n"
+        + "\n".join(ln for ln in con.splitlines() if OOM_RE.search(ln))[:2000])
+    assert rc == 0, f"guest job exited {rc}"
+    got = _markers(vm, "pressure")
+    assert got, f"pr-pressure printed nothing; see {vm.dir}/data.log"
+    return got[0]
+
+
+def pressure(bz, initrd, margin=48, churn=512):
+    """Fill a 1 GiB guest to a margin right after a large free, with
+    reporting on and off: reporting must not make it stop earlier, nor
+    OOM."""
+    on = _pressure_once(bz, initrd, True, margin, churn)
+    off = _pressure_once(bz, initrd, False, margin, churn)
+    a, b = on.num("reached_mib"), off.num("reached_mib")
+    # One batch (32 blocks of 2 MiB) may be in flight at the end.
+    assert a >= b - 64, (f"reporting on reached {a} MiB, off {b} MiB "
+                         f"(margin {margin} MiB)")
+    return (f"reached {a} MiB with reporting on, {b} MiB off "
+            f"(margin {margin} MiB, no OOM)")
