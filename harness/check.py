@@ -16,7 +16,7 @@ import tempfile
 import time
 import unittest
 
-from . import buildcheck, demo, interop, kernel
+from . import buildcheck, demo, interop, kernel, reliability
 from .common import BUILD, LOGS, REPO, HarnessError, say, step
 from .vm import VM, splats
 
@@ -305,6 +305,45 @@ def e2e_returns(bz, initrd, reporting, want):
     return f"{pct:.0f}% back after {limit}s"
 
 
+def reliability_checks(res, initrd):
+    """Issue 6's scenarios, each on the debug kernel; a closing summary."""
+    from .__main__ import build_all
+    dbg = {}
+
+    def build_debug():
+        dbg["bz"] = build_all("debug")[0]
+        return "DEBUG_VM, PROVE_LOCKING, DEBUG_ATOMIC_SLEEP, KASAN"
+    if not res.run("build: debug kernel", build_debug, always=True):
+        return
+    bz = dbg["bz"]
+    tot = reliability.TOTALS
+    scenarios = [
+        ("reliability: data-integrity stress, 60 s",
+         lambda: reliability.stress(bz, initrd, "stress", 60, 256)),
+        ("reliability: stress in a two-node NUMA guest",
+         lambda: reliability.stress(bz, initrd, "numa", 45, 256,
+                                    mem_mib=2048, numa_nodes=2)),
+        ("reliability: stress with a memmap= hole in the middle of RAM",
+         lambda: reliability.stress(bz, initrd, "hole", 45, 256,
+                                    mem_mib=2048,
+                                    append="memmap=256M$768M")),
+        ("reliability: memory hot-add and hot-remove while reporting",
+         lambda: reliability.hotplug(bz, initrd)),
+        ("reliability: memory pressure, reporting on vs off",
+         lambda: reliability.pressure(bz, initrd)),
+        ("reliability: balloon inflate/deflate + compaction + stress",
+         lambda: reliability.balloon(bz, initrd)),
+        ("reliability: unbind/rebind on the debug kernel",
+         lambda: interop.rebind(bz, initrd, leak_check=False)),
+    ]
+    for name, fn in scenarios:
+        ok = res.run(name, fn)
+        if ok is not None:
+            tot.scenarios.append((name, ok))
+    if tot.scenarios:
+        say("     " + tot.summary())
+
+
 def main(variant, only=None):
     from .__main__ import build_all
     t0 = time.monotonic()
@@ -358,6 +397,10 @@ def main(variant, only=None):
             lambda: interop.rebind(bz, initrd))
     res.run("scenario: live migration with free page hinting and reporting",
             lambda: interop.migration(bz, initrd))
+
+    step("reliability on the debug kernel (Kconfig.debug)")
+    if not only or "reliability" in only:
+        reliability_checks(res, initrd)
 
     step("builds that no guest boots")
     res.run("build: hv_balloon against the engine", buildcheck.hv_balloon)

@@ -123,3 +123,83 @@ def pressure(bz, initrd, margin=48, churn=512):
                          f"(margin {margin} MiB)")
     return (f"reached {a} MiB with reporting on, {b} MiB off "
             f"(margin {margin} MiB, no OOM)")
+
+
+def stress(bz, initrd, name, seconds, mib, mem_mib=1024, numa_nodes=1,
+           append="", check_reported=True):
+    """Run the data-integrity stress program in a guest; it re-verifies
+    every live page each round while freed memory is reported and reused.
+    With @check_reported the engine must have reported during the run."""
+    vm = VM(f"rel-{name}", bz, initrd, job="stress", mem_mib=mem_mib,
+            numa_nodes=numa_nodes, append=append,
+            params={"seconds": seconds, "mib": mib, "seed": 1},
+            timeout=seconds + 600)
+    with vm:
+        vm.wait_marker("booted", timeout=600)
+        rc = vm.wait_done()
+        vm.wait_exit()
+    con = _check_console(vm)
+    final = [m for m in vm.markers if m.event == "stress"]
+    assert final, f"no stress result (job exit {rc}); see {vm.dir}"
+    last = final[-1]
+    TOTALS.add_stress(last)
+    assert last.num("mismatches") == 0 and rc == 0, (
+        f"stress failed (exit {rc}): {last.raw}\n"
+        + "\n".join(ln for ln in con.splitlines() if "stress" in ln)[-3000:])
+    out = (f"{last.num('rounds')} rounds, churned "
+           f"{last.num('churned_bytes') / 2**30:.1f} GiB, verified "
+           f"{last.num('verified_bytes') / 2**30:.1f} GiB, 0 mismatches, "
+           f"reported {last.num('reported_bytes') / 2**20:.0f} MiB")
+    if check_reported:
+        assert last.num("reported_bytes") > 64 << 20, \
+            f"the engine reported little: {last.raw}"
+    return out
+
+
+def _balloon_to(vm, mib, timeout=60):
+    """Ask for a balloon target of @mib MiB of guest memory and wait until
+    the guest has got there (within 8 MiB)."""
+    vm.qmp.cmd("balloon", value=mib << 20)
+    deadline = time.monotonic() + timeout
+    while True:
+        actual = vm.qmp.cmd("query-balloon")["actual"] >> 20
+        if abs(actual - mib) <= 8:
+            return actual
+        if time.monotonic() > deadline:
+            raise HarnessError(f"balloon stuck at {actual} MiB, target "
+                               f"{mib} MiB")
+        vm._check_alive()
+        time.sleep(0.5)
+
+
+def balloon(bz, initrd, seconds=60, rounds=3):
+    """Inflate and deflate the balloon @rounds times while the stress
+    program runs and a loop compacts memory, reporting on throughout."""
+    mem = 1024
+    vm = VM("rel-balloon", bz, initrd, job="balloon", mem_mib=mem,
+            params={"seconds": seconds, "mib": 256, "seed": 2},
+            timeout=seconds + 600)
+    with vm:
+        vm.wait_marker("stress-start", timeout=600)
+        for _ in range(rounds):
+            _balloon_to(vm, mem - 384)
+            time.sleep(2)
+            _balloon_to(vm, mem)
+            time.sleep(2)
+        rc = vm.wait_done()
+        vm.wait_exit()
+    con = _check_console(vm)
+    final = [m for m in vm.markers if m.event == "stress"]
+    assert final, f"no stress result (job exit {rc}); see {vm.dir}"
+    last = final[-1]
+    TOTALS.add_stress(last)
+    assert last.num("mismatches") == 0 and rc == 0, (
+        f"stress failed (exit {rc}): {last.raw}\n"
+        + "\n".join(ln for ln in con.splitlines() if "stress" in ln)[-3000:])
+    infl = int(last.fields.get("balloon_inflate") or 0)
+    assert infl >= rounds * 384 * 256, f"balloon barely inflated: {last.raw}"
+    return (f"{rounds} x inflate 384 MiB/deflate, "
+            f"{last.fields.get('balloon_migrate') or 0} balloon pages "
+            f"migrated, stress churned "
+            f"{last.num('churned_bytes') / 2**30:.1f} GiB, verified "
+            f"{last.num('verified_bytes') / 2**30:.1f} GiB, 0 mismatches")

@@ -11,7 +11,7 @@ dev=${dev##*/}
 mib=$(param mib 256)
 rounds=$(param rounds 6)
 sleep 2
-mark "start memfree_kb=$(meminfo MemFree)"
+mark "start memfree_kb=$(meminfo MemFree) slab_kb=$(meminfo Slab)"
 i=0
 while [ $i -lt "$rounds" ]; do
 	dd if=/dev/zero of=/tmp/churn bs=1M count="$mib" 2>/dev/null
@@ -30,5 +30,5 @@ dd if=/dev/zero of=/tmp/churn bs=1M count="$mib" 2>/dev/null
 rm /tmp/churn
 sleep 5
 mark_balloon
-mark "resumed before=$before after=$(prstat reported_bytes) isolated=$(prstat isolated_now) memfree_kb=$(meminfo MemFree)"
+mark "resumed before=$before after=$(prstat reported_bytes) isolated=$(prstat isolated_now) memfree_kb=$(meminfo MemFree) slab_kb=$(meminfo Slab)"
 exit 0

@@ -1,0 +1,26 @@
+# SPDX-License-Identifier: GPL-2.0
+# The data-integrity stress runs while the host inflates and deflates the
+# balloon and a loop compacts memory (which migrates balloon pages), all
+# with reporting on. The stress program re-verifies every live page.
+. /jobs/lib.sh
+mark_balloon
+secs=$(param seconds 60)
+(
+	while :; do
+		echo 1 >/proc/sys/vm/compact_memory
+		sleep 1
+	done
+) &
+compactor=$!
+mark "stress-start"
+page_reporting_stress --seconds "$secs" --mib "$(param mib 256)" \
+	--seed "$(param seed 1)" --dir /tmp >/tmp/stress.out 2>/tmp/stress.err
+rc=$?
+kill $compactor
+cat /tmp/stress.err
+line=$(grep '^stress:' /tmp/stress.out | tail -n 1)
+vm() {
+	awk -v k="$1" '$1 == k { print $2 }' /proc/vmstat
+}
+mark "stress rc=$rc ${line#stress: } reported_bytes=$(prstat reported_bytes) balloon_inflate=$(vm balloon_inflate) balloon_deflate=$(vm balloon_deflate) balloon_migrate=$(vm balloon_migrate)"
+exit $rc
