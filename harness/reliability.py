@@ -142,6 +142,8 @@ def stress(bz, initrd, name, seconds, mib, mem_mib=1024, numa_nodes=1,
     final = [m for m in vm.markers if m.event == "stress"]
     assert final, f"no stress result (job exit {rc}); see {vm.dir}"
     last = final[-1]
+    assert "mismatches" in last.fields, (
+        f"the stress program printed no result (exit {rc}): {last.raw}")
     TOTALS.add_stress(last)
     assert last.num("mismatches") == 0 and rc == 0, (
         f"stress failed (exit {rc}): {last.raw}\n"
@@ -192,6 +194,8 @@ def balloon(bz, initrd, seconds=60, rounds=3):
     final = [m for m in vm.markers if m.event == "stress"]
     assert final, f"no stress result (job exit {rc}); see {vm.dir}"
     last = final[-1]
+    assert "mismatches" in last.fields, (
+        f"the stress program printed no result (exit {rc}): {last.raw}")
     TOTALS.add_stress(last)
     assert last.num("mismatches") == 0 and rc == 0, (
         f"stress failed (exit {rc}): {last.raw}\n"
