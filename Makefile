@@ -9,17 +9,19 @@
 #   ACCEL=kvm|tcg      force the accelerator (default: KVM when usable)
 #   MEM=MiB SMP=N WORKLOAD=tmpfs|anon   demo guest size and workload
 #   ONLY=TEXT          check: run only the tests whose name contains TEXT
+#   MINUTES=N          stress: how long (default 30)
 
 # Debian's interpreter: it is the one that sees python3-matplotlib.
 PYTHON ?= /usr/bin/python3
 HARNESS = $(PYTHON) -m harness
 
-.PHONY: help demo check bench kernel boot deps clean distclean
+.PHONY: help demo check bench stress kernel boot deps clean distclean
 
 help:
 	@echo "make demo     build, boot, free half of guest memory, watch it return"
 	@echo "make check    the test suite (what CI runs); last line: N passed, M failed"
 	@echo "make bench    upstream reporter vs ours, interleaved (QUICK=1: ~10 min)"
+	@echo "make stress   long data-integrity stress on the debug kernel (MINUTES=30)"
 	@echo "make kernel   build the guest kernel + initramfs and print their paths"
 	@echo "make boot     boot the guest once (JOB=boot|kselftest|demo|...)"
 	@echo "make deps     install the Debian packages the harness needs"
@@ -33,6 +35,9 @@ check:
 
 bench:
 	$(HARNESS) bench
+
+stress:
+	$(HARNESS) stress
 
 kernel:
 	$(HARNESS) kernel

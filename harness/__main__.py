@@ -100,6 +100,14 @@ def main(argv=None):
     bn.add_argument("--quick", action="store_true",
                     default=os.environ.get("QUICK") == "1")
 
+    st = sub.add_parser("stress", help="long data-integrity stress on the "
+                        "debug kernel (default) or --variant")
+    st.add_argument("--variant", choices=("ours", "baseline", "debug"))
+    st.add_argument("--minutes", type=float,
+                    default=float(os.environ.get("MINUTES") or 30))
+    st.add_argument("--mib", type=int, default=256)
+    st.add_argument("--seed", type=int, default=1)
+
     c = sub.add_parser("check", help="the test suite (what CI runs)")
     c.add_argument("--variant", choices=("ours", "baseline", "debug"))
     c.add_argument("--only", help="run only tests whose name contains this")
@@ -131,6 +139,25 @@ def main(argv=None):
             for variant in ("baseline", "ours"):
                 kernels[variant], initrd, info = build_all(variant)
             bench.main(kernels, initrd, info["version"], quick=args.quick)
+        elif args.cmd == "stress":
+            from . import reliability
+            variant = args.variant or ("baseline" if os.environ.get(
+                "BASELINE") == "1" else "debug")
+            bz, initrd, info = build_all(variant)
+            step(f"stress: {args.minutes:g} min, {args.mib} MiB live, seed "
+                 f"{args.seed}, Linux {info['version']} ({variant})")
+            name = f"stress {args.minutes:g} min"
+            try:
+                say(reliability.stress(bz, initrd, "long-stress",
+                                       int(args.minutes * 60), args.mib,
+                                       seed=args.seed))
+                reliability.TOTALS.scenarios.append((name, True))
+            except AssertionError as e:
+                reliability.TOTALS.scenarios.append((name, False))
+                say(f"FAIL {e}")
+                return 1
+            finally:
+                say(reliability.TOTALS.summary())
         elif args.cmd == "check":
             from . import check
             return check.main(_variant(args), args.only)
