@@ -108,6 +108,11 @@ def main(argv=None):
     st.add_argument("--mib", type=int, default=256)
     st.add_argument("--seed", type=int, default=1)
 
+    se = sub.add_parser("series", help="git format-patch the series into "
+                        "out/series/ and run its checks")
+    se.add_argument("--build-prefixes", action="store_true",
+                    help="also build the kernel after every patch")
+
     c = sub.add_parser("check", help="the test suite (what CI runs)")
     c.add_argument("--variant", choices=("ours", "baseline", "debug"))
     c.add_argument("--only", help="run only tests whose name contains this")
@@ -158,6 +163,20 @@ def main(argv=None):
                 return 1
             finally:
                 say(reliability.TOTALS.summary())
+        elif args.cmd == "series":
+            from . import deps, series
+            deps.ensure(need_source=True)
+            step("writing the series (git format-patch)")
+            files = series.write()
+            step("checking the series")
+            bad = 0
+            for name, ok, detail in series.check(files):
+                say(f"{'ok  ' if ok else 'FAIL'} {name}: {detail}")
+                bad += not ok
+            if args.build_prefixes:
+                step("building every prefix of the series")
+                bad += sum(not ok for _, ok in series.build_prefixes())
+            return 1 if bad else 0
         elif args.cmd == "check":
             from . import check
             return check.main(_variant(args), args.only)

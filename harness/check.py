@@ -344,6 +344,25 @@ def reliability_checks(res, initrd):
         say("     " + tot.summary())
 
 
+def series_checks(res):
+    from . import series
+    box = {}
+
+    def write():
+        box["files"] = series.write()
+        return f"{len(box['files']) - 1} patches and a cover letter"
+    if not res.run("series: git format-patch with a cover letter", write,
+                   always=True):
+        return
+    try:
+        gates = series.check(box["files"])
+    except HarnessError as e:
+        res.record("series: checks", False, str(e))
+        return
+    for name, ok, detail in gates:
+        res.record(f"series: {name}", ok, detail)
+
+
 def main(variant, only=None):
     from .__main__ import build_all
     t0 = time.monotonic()
@@ -401,6 +420,10 @@ def main(variant, only=None):
     step("reliability on the debug kernel (Kconfig.debug)")
     if not only or "reliability" in only:
         reliability_checks(res, initrd)
+
+    step("the series: git format-patch, checkpatch, kernel-doc, git am")
+    if not only or "series" in only:
+        series_checks(res)
 
     step("builds that no guest boots")
     res.run("build: hv_balloon against the engine", buildcheck.hv_balloon)

@@ -201,6 +201,51 @@ def _keep_mtimes(before):
             os.utime(path, ns=(mtime, mtime))
 
 
+def apply_entry(tree, name, full, version):
+    """Apply one entry of patches/series to the tree at @tree: copy a
+    kernel-tree file, or git-apply a .patch."""
+    if full.endswith(".patch"):
+        p = run(["git", "-C", tree, "apply", "--verbose", full], check=False)
+        if p.returncode != 0:
+            hunks = [ln for ln in (p.stderr + p.stdout).splitlines()
+                     if "error" in ln or "failed" in ln]
+            raise HarnessError(f"patch {name} does not apply to Linux "
+                               f"{version}:\n  " + "\n  ".join(hunks[:10]))
+    else:
+        dst = os.path.join(tree, name)
+        ensure_dir(os.path.dirname(dst))
+        shutil.copyfile(full, dst)
+
+
+def read_groups(path=None):
+    """The patches of the series: [(message file, [(name, full), ...])].
+    A line "## patches/msg/NAME" starts a patch; entries before the first
+    such line are an error, since they would belong to no patch."""
+    path = path or SERIES
+    groups = []
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            m = re.match(r"^##\s+(\S+)", line)
+            if m:
+                msg = os.path.join(REPO, m.group(1))
+                if not os.path.exists(msg):
+                    raise HarnessError(f"{path}:{n}: {m.group(1)} does "
+                                       "not exist")
+                groups.append((msg, []))
+                continue
+            entry = line.split("#", 1)[0].strip()
+            if not entry:
+                continue
+            if not groups:
+                raise HarnessError(f"{path}:{n}: {entry} comes before the "
+                                   "first '## patches/msg/...' line")
+            full = os.path.join(REPO, entry)
+            if not os.path.exists(full):
+                raise HarnessError(f"{path}:{n}: {entry} does not exist")
+            groups[-1][1].append((entry, full))
+    return groups
+
+
 def checkout(variant):
     """Put the sources of @variant into build/linux; touch as few files as
     possible so that the object tree rebuilds incrementally."""
@@ -226,19 +271,7 @@ def checkout(variant):
     _git("clean", "-q", "-fdx")
     applied = []
     for name, full in series:
-        if full.endswith(".patch"):
-            p = run(["git", "-C", TREE, "apply", "--verbose", full],
-                    check=False)
-            if p.returncode != 0:
-                hunks = [ln for ln in (p.stderr + p.stdout).splitlines()
-                         if "error" in ln or "failed" in ln]
-                raise HarnessError(
-                    f"patch {name} does not apply to Linux "
-                    f"{info['version']}:\n  " + "\n  ".join(hunks[:10]))
-        else:
-            dst = os.path.join(TREE, name)
-            ensure_dir(os.path.dirname(dst))
-            shutil.copyfile(full, dst)
+        apply_entry(TREE, name, full, info["version"])
         applied.append(name)
     _keep_mtimes(before)
     # Remember what is checked out: the next build of the same variant and

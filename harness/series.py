@@ -1,0 +1,185 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The series as maintainers receive it: git format-patch, and its checks.
+
+patches/series groups its entries into patches ("## patches/msg/NAME"
+lines). write() applies each group onto the base in a scratch clone of
+build/linux, commits it with its message, and writes out/series/ with
+git format-patch and a cover letter (patches/cover-letter.txt, with the
+README's results table). check() runs checkpatch --strict on every patch,
+kernel-doc on the touched C files, git am of the series onto a fresh
+clone of the base, and get_maintainer.pl; build_prefixes() builds every
+prefix of the series with the guest configuration.
+"""
+
+import os
+import re
+import shutil
+
+from . import kernel
+from .common import BUILD, OUT, REPO, HarnessError, ensure_dir, run, say
+
+SCRATCH = os.path.join(BUILD, "series-tree")
+AM_TREE = os.path.join(BUILD, "series-am")
+SERIES_OUT = os.path.join(OUT, "series")
+AUTHOR = "Free Page Reporting Developers"
+EMAIL = "pr-dev@example.org"
+# Fixed identity and dates: the same series gives the same files.
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": AUTHOR, "GIT_AUTHOR_EMAIL": EMAIL,
+    "GIT_COMMITTER_NAME": AUTHOR, "GIT_COMMITTER_EMAIL": EMAIL,
+    "GIT_AUTHOR_DATE": "2026-11-24T12:00:00+00:00",
+    "GIT_COMMITTER_DATE": "2026-11-24T12:00:00+00:00",
+}
+
+
+def _git(tree, *args, check=True):
+    env = dict(os.environ, **GIT_ENV)
+    p = run(["git", "-C", tree] + list(args), check=False, env=env)
+    if check and p.returncode != 0:
+        raise HarnessError(f"git {' '.join(args[:3])} in {tree} failed:\n"
+                           + (p.stderr or p.stdout)[-1500:])
+    return p
+
+
+def _fresh_clone(path):
+    shutil.rmtree(path, ignore_errors=True)
+    # --shared: the objects stay in build/linux; nothing is copied.
+    run(["git", "clone", "-q", "--shared", "--no-checkout", kernel.TREE,
+         path])
+    _git(path, "checkout", "-q", "--detach", "base")
+
+
+def _results_table():
+    with open(os.path.join(REPO, "README.md")) as f:
+        text = f.read()
+    m = re.search(r"<!-- bench:start -->\n(.*?)<!-- bench:end -->", text,
+                  re.S)
+    return m.group(1).strip() if m else "(no results table in README.md)"
+
+
+def write():
+    """Commit every group onto the base; write out/series/. Returns the
+    list of patch files (cover letter first)."""
+    info = kernel.prepare_base()
+    groups = kernel.read_groups()
+    _fresh_clone(SCRATCH)
+    for msg, entries in groups:
+        for name, full in entries:
+            kernel.apply_entry(SCRATCH, name, full, info["version"])
+        _git(SCRATCH, "add", "-A")
+        with open(msg) as f:
+            text = f.read().rstrip("\n")
+        text += f"\n\nSigned-off-by: {AUTHOR} <{EMAIL}>\n"
+        msgfile = os.path.join(BUILD, "series-msg.txt")
+        with open(msgfile, "w") as f:
+            f.write(text)
+        _git(SCRATCH, "commit", "-q", "-F", msgfile)
+    shutil.rmtree(SERIES_OUT, ignore_errors=True)
+    ensure_dir(SERIES_OUT)
+    _git(SCRATCH, "format-patch", "-q", "--cover-letter", "--base=base",
+         "--thread=shallow", "-o", SERIES_OUT, "base..HEAD")
+    files = sorted(os.path.join(SERIES_OUT, f)
+                   for f in os.listdir(SERIES_OUT) if f.endswith(".patch"))
+    with open(os.path.join(REPO, "patches", "cover-letter.txt")) as f:
+        subject, _, body = f.read().partition("\n")
+    body = body.strip("\n").replace("@@RESULTS@@", _results_table())
+    with open(files[0]) as f:
+        cover = f.read()
+    cover = cover.replace("*** SUBJECT HERE ***", subject.strip())
+    cover = cover.replace("*** BLURB HERE ***", body)
+    with open(files[0], "w") as f:
+        f.write(cover)
+    say(f"    {len(files) - 1} patches and a cover letter in {SERIES_OUT} "
+        f"(base: Linux {info['version']})")
+    return files
+
+
+def _checkpatch(path):
+    p = run(["perl", os.path.join(kernel.TREE, "scripts/checkpatch.pl"),
+             "--strict", "--no-color", path], check=False)
+    m = re.search(r"total: (\d+) errors, (\d+) warnings, (\d+) checks",
+                  p.stdout)
+    if not m:
+        raise HarnessError(f"checkpatch gave no totals for {path}:\n"
+                           + (p.stdout + p.stderr)[-1000:])
+    found = [ln for ln in p.stdout.splitlines()
+             if re.match(r"^(ERROR|WARNING|CHECK):", ln)]
+    return tuple(int(x) for x in m.groups()), found
+
+
+def _kernel_doc(tree, files):
+    """kernel-doc warnings of @files in @tree, without line numbers."""
+    files = [f for f in files if os.path.exists(os.path.join(tree, f))]
+    if not files:
+        return []
+    p = run(["perl", os.path.join(tree, "scripts/kernel-doc"), "-none",
+             "-Wall"] + files, check=False, cwd=tree)
+    return [re.sub(r":\d+:", ":", ln) for ln in
+            (p.stdout + p.stderr).splitlines() if ln.strip()]
+
+
+def check(files):
+    """Return [(name, ok, detail)] for every gate."""
+    out = []
+    for path in files[1:]:
+        (e, w, c), found = _checkpatch(path)
+        out.append((f"checkpatch --strict {os.path.basename(path)}",
+                    e == 0 and w == 0,
+                    f"{e} errors, {w} warnings, {c} checks"
+                    + (": " + "; ".join(found) if found else "")))
+    # kernel-doc on every C file the series touches, in its final state,
+    # against the same files in the base: only new warnings count.
+    p = _git(SCRATCH, "diff", "--name-only", "base", "HEAD")
+    touched = [f for f in p.stdout.split() if re.search(r"\.[ch]$", f)
+               and not f.startswith("tools/")]
+    _fresh_clone(AM_TREE)
+    now = _kernel_doc(SCRATCH, touched)
+    before = _kernel_doc(AM_TREE, touched)
+    new = [w for w in now if w not in before]
+    out.append((f"kernel-doc -none -Wall on {len(touched)} touched files",
+                not new, "; ".join(new[:10]) or
+                f"no new warning ({len(before)} in the base files)"))
+    # git am onto a fresh copy of the base.
+    p = _git(AM_TREE, "am", "-q", *files[1:], check=False)
+    out.append(("git am of the series onto the base", p.returncode == 0,
+                (p.stderr or p.stdout).strip()[-500:] or
+                f"{len(files) - 1} patches applied"))
+    p = run(["perl", os.path.join(SCRATCH, "scripts/get_maintainer.pl"),
+             "--no-git", "--no-git-fallback", files[2]], check=False,
+            cwd=SCRATCH)
+    names = [ln.split(" (")[0] for ln in p.stdout.splitlines() if ln]
+    out.append(("get_maintainer.pl on the engine patch", p.returncode == 0
+                and bool(names), ", ".join(names[:6]) or p.stderr[-300:]))
+    return out
+
+
+def build_prefixes():
+    """Build the series after every patch with the guest configuration."""
+    info = kernel.prepare_base()
+    groups = kernel.read_groups()
+    log = os.path.join(BUILD, "logs", "series-prefixes.log")
+    ensure_dir(os.path.dirname(log))
+    _fresh_clone(SCRATCH)
+    obj = ensure_dir(os.path.join(BUILD, "obj", "prefix"))
+    env = dict(os.environ, **kernel.BUILD_ENV)
+    results = []
+    for i, (msg, entries) in enumerate(groups, 1):
+        for name, full in entries:
+            kernel.apply_entry(SCRATCH, name, full, info["version"])
+        mk = ["make", "-C", SCRATCH, f"O={obj}", f"ARCH={kernel.ARCH}",
+              "CC=ccache gcc", "HOSTCC=ccache gcc",
+              f"-j{os.cpu_count() or 2}"]
+        with open(log, "a") as f:
+            f.write(f"# prefix {i}: {os.path.basename(msg)}\n")
+        if i == 1:
+            run(mk + ["tinyconfig"], log=log, what="make tinyconfig")
+            run([os.path.join(SCRATCH, "scripts/kconfig/merge_config.sh"),
+                 "-m", "-O", obj, os.path.join(obj, ".config"),
+                 kernel.FRAGMENT], log=log, cwd=obj, what="merge_config")
+        run(mk + ["olddefconfig"], log=log, what="make olddefconfig")
+        p = run(mk + ["bzImage"], log=log, check=False, env=env)
+        ok = p.returncode == 0
+        results.append((os.path.basename(msg), ok))
+        say(f"    prefix {i} ({os.path.basename(msg)}): "
+            + ("builds" if ok else f"FAILS, see {log}"))
+    return results
