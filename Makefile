@@ -15,13 +15,14 @@
 PYTHON ?= /usr/bin/python3
 HARNESS = $(PYTHON) -m harness
 
-.PHONY: help demo check bench stress series series-build kernel boot deps clean distclean
+.PHONY: help demo check bench stress migrate series series-build kernel boot deps clean distclean
 
 help:
 	@echo "make demo     build, boot, free half of guest memory, watch it return"
 	@echo "make check    the test suite (what CI runs); last line: N passed, M failed"
 	@echo "make bench    upstream reporter vs ours, interleaved (QUICK=1: ~10 min)"
 	@echo "make stress   long data-integrity stress on the debug kernel (MINUTES=30)"
+	@echo "make migrate  live migration, hinting and reporting on/off (RUNS=3 each)"
 	@echo "make series   git format-patch the series into out/series/, checkpatch, kernel-doc, git am"
 	@echo "make series-build  the same, and build the kernel after every patch"
 	@echo "make kernel   build the guest kernel + initramfs and print their paths"
@@ -40,6 +41,9 @@ bench:
 
 stress:
 	$(HARNESS) stress
+
+migrate:
+	$(HARNESS) migrate
 
 series:
 	$(HARNESS) series

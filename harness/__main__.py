@@ -108,6 +108,11 @@ def main(argv=None):
     st.add_argument("--mib", type=int, default=256)
     st.add_argument("--seed", type=int, default=1)
 
+    mg = sub.add_parser("migrate", help="live migration with hinting and "
+                        "reporting on and off, RUNS times each")
+    mg.add_argument("--runs", type=int,
+                    default=int(os.environ.get("RUNS") or 3))
+
     se = sub.add_parser("series", help="git format-patch the series into "
                         "out/series/ and run its checks")
     se.add_argument("--build-prefixes", action="store_true",
@@ -163,6 +168,12 @@ def main(argv=None):
                 return 1
             finally:
                 say(reliability.TOTALS.summary())
+        elif args.cmd == "migrate":
+            from . import interop
+            bz, initrd, _ = build_all(_variant(args))
+            step(f"live migration, {args.runs} runs per combination")
+            rows = interop.migration_runs(bz, initrd, args.runs)
+            return 0 if all(r[2] == args.runs for r in rows) else 1
         elif args.cmd == "series":
             from . import deps, series
             deps.ensure(need_source=True)

@@ -273,3 +273,23 @@ def rebind(bz, initrd, leak_check=True):
             f"{grown:.0f} MiB reported after the last rebind, MemFree + "
             f"Slab {-lost:+.1f} MiB over the run"
             + ("" if leak_check else " (not checked on this kernel)"))
+
+
+def migration_runs(bz, initrd, runs=3):
+    """Repeat the migration with hinting and reporting each on and off;
+    print how many runs passed and why the others failed."""
+    rows = []
+    for hint, reporting in ((False, False), (False, True), (True, False),
+                            (True, True)):
+        passed, why = 0, []
+        for _ in range(runs):
+            try:
+                migration(bz, initrd, hint=hint, reporting=reporting)
+                passed += 1
+            except (AssertionError, HarnessError) as e:
+                first = str(e).strip().splitlines()[0]
+                why.append(first[:100])
+        rows.append((hint, reporting, passed, why))
+        say(f"    hint={_onoff(hint)} reporting={_onoff(reporting)}: "
+            f"{passed}/{runs} passed" + (f"; {why}" if why else ""))
+    return rows
