@@ -903,8 +903,11 @@ static int reporting_summary_grow(unsigned long nbits)
 	old = reporting_summary_locked();
 	if (old && old->nbits >= nbits)
 		return 0;
-	/* Room for 512 more sections (64 GiB): hot-add grows it rarely. */
-	nbits = round_up(nbits, 512);
+	/*
+	 * Whole words: a guest pays 8 bytes per 8 GiB of address space, and
+	 * hot-add regrows it only when it crosses such a boundary.
+	 */
+	nbits = round_up(nbits, BITS_PER_LONG);
 	new = kzalloc(struct_size(new, map, BITS_TO_LONGS(nbits)), GFP_KERNEL);
 	if (!new)
 		return -ENOMEM;
@@ -1099,6 +1102,32 @@ static ssize_t backoff_show(struct kobject *kobj, struct kobj_attribute *attr,
 
 static struct kobj_attribute backoff_attr = __ATTR_RO(backoff);
 
+/*
+ * What the tracking costs in memory: the bits in the mem_section_usage of
+ * every present section, and the summary. The memory locks keep sections
+ * from coming and going, and the summary from being replaced, meanwhile.
+ */
+static ssize_t tracking_bytes_show(struct kobject *kobj,
+				   struct kobj_attribute *attr, char *buf)
+{
+	struct reporting_summary *summary;
+	unsigned long nr, sections = 0;
+	size_t bytes;
+
+	reporting_lock_memory();
+	for (nr = 0; nr <= __highest_present_section_nr; nr++)
+		if (present_section_nr(nr))
+			sections++;
+	summary = reporting_summary_locked();
+	bytes = sections * page_reporting_map_size();
+	if (summary)
+		bytes += struct_size(summary, map, BITS_TO_LONGS(summary->nbits));
+	reporting_unlock_memory();
+	return sysfs_emit(buf, "%zu\n", bytes);
+}
+
+static struct kobj_attribute tracking_bytes_attr = __ATTR_RO(tracking_bytes);
+
 static struct attribute *reporting_stat_attrs[] = {
 	&passes_attr.attr,
 	&reported_blocks_attr.attr,
@@ -1108,6 +1137,7 @@ static struct attribute *reporting_stat_attrs[] = {
 	&isolated_now_attr.attr,
 	&report_errors_attr.attr,
 	&backoff_attr.attr,
+	&tracking_bytes_attr.attr,
 	NULL,
 };
 

@@ -9,7 +9,8 @@
  * - the engine's tunables do the same;
  * - freeing memory makes /sys/kernel/mm/page_reporting/stats move, and an
  *   idle guest stops reporting (nothing is reported twice);
- * - each reported batch fires the page_reporting_batch tracepoint.
+ * - each reported batch fires the page_reporting_batch tracepoint;
+ * - stats/tracking_bytes matches the present memory.
  *
  * The engine's statistics and tunables come with the bitmap engine; on a
  * kernel without them those tests skip.
@@ -225,6 +226,69 @@ TEST(idle_guest_stops_reporting)
 		TH_LOG("an idle guest reported %ld more blocks",
 		       stat_value("reported_blocks") - blocks);
 	EXPECT_EQ(passes, stat_value("passes"));
+}
+
+/* x86-64: 128 MiB sections of 4 KiB pages, 2 MiB tracked blocks. */
+#define SECTION_PAGES		(1UL << (27 - 12))
+#define MAP_BYTES_PER_SECTION	((SECTION_PAGES >> 9) / 8)
+#define SUMMARY_STEP		64
+
+/*
+ * Present pages and the highest pfn of all zones, from /proc/zoneinfo.
+ * Returns 0, or -1 when the file cannot be read.
+ */
+static int zone_extent(unsigned long *present, unsigned long *end_pfn)
+{
+	unsigned long spanned = 0, v;
+	char line[256];
+	FILE *f;
+
+	f = fopen("/proc/zoneinfo", "r");
+	if (!f)
+		return -1;
+	*present = *end_pfn = 0;
+	/* A zone prints "spanned" and "present" before its "start_pfn:". */
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, " present %lu", &v) == 1)
+			*present += v;
+		else if (sscanf(line, " spanned %lu", &v) == 1)
+			spanned = v;
+		else if (sscanf(line, " start_pfn: %lu", &v) == 1 &&
+			 v + spanned > *end_pfn)
+			*end_pfn = v + spanned;
+	}
+	fclose(f);
+	return 0;
+}
+
+/*
+ * tracking_bytes is the bitmaps' cost: one byte per 8 blocks of every
+ * present section (64 bytes per GiB) and a summary bit per section of the
+ * address space (in whole words). Check it against /proc/zoneinfo:
+ * whole sections below, partial ones and the summary above.
+ */
+TEST(tracking_bytes_follow_present_memory)
+{
+	unsigned long present, end_pfn, lo, hi, summary;
+	long bytes;
+
+	if (access(STATS "tracking_bytes", R_OK))
+		SKIP(return, "no %stracking_bytes", STATS);
+	ASSERT_EQ(0, zone_extent(&present, &end_pfn));
+	bytes = stat_value("tracking_bytes");
+	ASSERT_GT(bytes, 0);
+
+	summary = sizeof(long) +
+		  (end_pfn / SECTION_PAGES / SUMMARY_STEP + 1) * SUMMARY_STEP / 8;
+	lo = present / SECTION_PAGES * MAP_BYTES_PER_SECTION;
+	/* Up to two partial sections per zone; a few zones. */
+	hi = (present / SECTION_PAGES + 8) * MAP_BYTES_PER_SECTION + summary;
+	EXPECT_GE(bytes, (long)lo)
+		TH_LOG("%ld bytes for %lu present pages", bytes, present);
+	EXPECT_LE(bytes, (long)hi)
+		TH_LOG("%ld bytes for %lu present pages", bytes, present);
+	TH_LOG("%ld tracking bytes for %lu MiB present: %.1f bytes per GiB",
+	       bytes, present >> 8, bytes / (present / 262144.0));
 }
 
 #define TRACING		"/sys/kernel/tracing/"
