@@ -99,6 +99,10 @@ def main(argv=None):
                         "interleaved; writes out/bench.md")
     bn.add_argument("--quick", action="store_true",
                     default=os.environ.get("QUICK") == "1")
+    bn.add_argument("--only", default=os.environ.get("ONLY") or None,
+                    help="comma-separated workloads: return, footprint, pf, "
+                    "churn, tracking, scaling (the README's table is only "
+                    "replaced by a run of all)")
 
     st = sub.add_parser("stress", help="long data-integrity stress on the "
                         "debug kernel (default) or --variant")
@@ -148,7 +152,8 @@ def main(argv=None):
             kernels = {}
             for variant in ("baseline", "ours"):
                 kernels[variant], initrd, info = build_all(variant)
-            bench.main(kernels, initrd, info["version"], quick=args.quick)
+            bench.main(kernels, initrd, info["version"], quick=args.quick,
+                       only=args.only.split(",") if args.only else None)
         elif args.cmd == "stress":
             from . import reliability
             variant = args.variant or ("baseline" if os.environ.get(
@@ -187,6 +192,11 @@ def main(argv=None):
             if args.build_prefixes:
                 step("building every prefix of the series")
                 bad += sum(not ok for _, ok in series.build_prefixes())
+                step("make W=1 C=2 (sparse) of the touched files: the "
+                     "baseline against the series")
+                for name, ok, detail in series.warnings_over_baseline():
+                    say(f"{'ok  ' if ok else 'FAIL'} {name}: {detail}")
+                    bad += not ok
             return 1 if bad else 0
         elif args.cmd == "check":
             from . import check

@@ -76,8 +76,10 @@ def write():
         _git(SCRATCH, "commit", "-q", "-F", msgfile)
     shutil.rmtree(SERIES_OUT, ignore_errors=True)
     ensure_dir(SERIES_OUT)
-    _git(SCRATCH, "format-patch", "-q", "--cover-letter", "--base=base",
-         "--thread=shallow", "-o", SERIES_OUT, "base..HEAD")
+    # -B: a rewritten file (mm/page_reporting.c) reads as the old one
+    # removed and the new one added, not as interleaved hunks.
+    _git(SCRATCH, "format-patch", "-q", "-B", "--cover-letter",
+         "--base=base", "--thread=shallow", "-o", SERIES_OUT, "base..HEAD")
     files = sorted(os.path.join(SERIES_OUT, f)
                    for f in os.listdir(SERIES_OUT) if f.endswith(".patch"))
     with open(os.path.join(REPO, "patches", "cover-letter.txt")) as f:
@@ -183,3 +185,54 @@ def build_prefixes():
         say(f"    prefix {i} ({os.path.basename(msg)}): "
             + ("builds" if ok else f"FAILS, see {log}"))
     return results
+
+
+# The C files of the series that the guest configuration compiles; each is
+# checked with W=1 and sparse in the baseline and in the series.
+WARN_OBJECTS = ["mm/page_reporting.o", "mm/page_alloc.o", "mm/sparse.o",
+                "drivers/virtio/virtio_balloon.o"]
+
+
+def _warnings(variant, log):
+    """W=1 and sparse (C=2: check even what is up to date) warnings of
+    WARN_OBJECTS in @variant's object tree, without line numbers."""
+    kernel.build(variant)
+    obj = kernel.obj_dir(variant)
+    env = dict(os.environ, **kernel.BUILD_ENV)
+    p = run(["make", "-C", kernel.TREE, f"O={obj}", f"ARCH={kernel.ARCH}",
+             "CC=ccache gcc", "HOSTCC=ccache gcc", "W=1", "C=2",
+             "CHECK=sparse"] + WARN_OBJECTS, check=False, env=env)
+    with open(log, "a") as f:
+        f.write(f"# {variant}: make W=1 C=2 {' '.join(WARN_OBJECTS)}\n"
+                + p.stdout + p.stderr)
+    if p.returncode != 0:
+        raise HarnessError(f"make W=1 C=2 failed for {variant}; see {log}")
+    found = []
+    for ln in (p.stdout + p.stderr).splitlines():
+        m = re.match(r"^(?:\S*/)?((?:mm|drivers|include|arch)/\S+?):\d+:"
+                     r"(?:\d+:)? (warning|error): (.*)$", ln)
+        if m:
+            found.append(f"{m.group(1)}: {m.group(2)}: {m.group(3)}")
+    return found
+
+
+def warnings_over_baseline():
+    """[(file, ok, detail)]: W=1 and sparse warnings the series adds."""
+    log = os.path.join(BUILD, "logs", "series-warnings.log")
+    ensure_dir(os.path.dirname(log))
+    open(log, "w").close()
+    base = _warnings("baseline", log)
+    ours = _warnings("ours", log)
+    out = []
+    for o in WARN_OBJECTS:
+        src = o[:-2] + ".c"
+        b = [w for w in base if w.startswith(src + ":")]
+        s = [w for w in ours if w.startswith(src + ":")]
+        new = [w for w in s if w not in b]
+        out.append((src, not new, f"{len(b)} in the baseline, {len(s)} with "
+                    f"the series, new: {'; '.join(new[:5]) or 'none'}"))
+    # Headers: warnings reported in a header the series touches.
+    hb = {w for w in base if w.startswith("include/")}
+    new = [w for w in ours if w.startswith("include/") and w not in hb]
+    out.append(("headers", not new, "new: " + ("; ".join(new[:5]) or "none")))
+    return out
