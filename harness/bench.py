@@ -10,6 +10,17 @@ Configurations:
   off       unpatched 6.12, balloon with free-page-reporting=off
   upstream  unpatched 6.12, free-page-reporting=on (the free-list reporter)
   ours      6.12 + this series, free-page-reporting=on
+
+Workloads (issue 5's numbering):
+  return     1. time until 50% / 90% of a freed GiB is back on the host
+  footprint  2. host RSS 30 s after boot and 30 s after the free (with 1)
+  pf         3. page-fault throughput under alloc/free churn
+  churn      4. during 3: bytes the host discarded / bytes the guest freed,
+                and the share of discarded blocks touched again within 1 s
+                (counted on the host, harness/churn.py)
+  tracking   5. tracking metadata per GiB of present memory, with and
+                without a large hole
+  scaling    6. 1 and 3 at guest sizes 1, 2, 4 and 8 GiB
 """
 
 import csv
@@ -18,8 +29,9 @@ import os
 import platform
 import statistics
 import subprocess
+import time
 
-from . import demo
+from . import churn, demo
 from .common import OUT, REPO, HarnessError, ensure_dir, say, step
 from .vm import VM
 
@@ -28,52 +40,345 @@ CONFIGS = {
     "upstream": ("baseline", True),
     "ours": ("ours", True),
 }
+WORKLOADS = ("return", "footprint", "pf", "churn", "tracking", "scaling")
+FOOTPRINT_S = 30
 
 
-def _median_spread(values):
+def _median_spread(values, fmt="{:.2f}"):
     vals = [v for v in values if v is not None]
     if not vals:
         return "n/a"
     med = statistics.median(vals)
-    return f"{med:.2f} ({min(vals):.2f}..{max(vals):.2f})" \
-        + ("" if len(vals) == len(values) else
-           f" [{len(values) - len(vals)} of {len(values)} missed]")
+    return (f"{fmt.format(med)} ({fmt.format(min(vals))}.."
+            f"{fmt.format(max(vals))})"
+            + ("" if len(vals) == len(values) else
+               f" [{len(values) - len(vals)} of {len(values)} missed]"))
 
 
-def run_return(kernels, initrd, cfg, workload, mem_mib, limit):
+def _rss_at(samples, t):
+    """RSS (MiB) of the first sample at or after @t, else the last one."""
+    for s in samples:
+        if s.t >= t:
+            return s.rss_mib
+    return samples[-1].rss_mib if samples else None
+
+
+def run_return(kernels, initrd, cfg, workload, mem_mib, limit,
+               footprint=False):
+    """One guest frees half its memory; with @footprint it idles
+    FOOTPRINT_S seconds before allocating and is watched FOOTPRINT_S
+    seconds after the free."""
     variant, reporting = CONFIGS[cfg]
+    settle = FOOTPRINT_S if footprint else 2
+    if footprint:
+        limit = max(limit, FOOTPRINT_S + 1)
     vm = VM(f"bench-return-{cfg}", kernels[variant], initrd, job="demo",
-            mem_mib=mem_mib, reporting=reporting, timeout=limit + 300,
+            mem_mib=mem_mib, reporting=reporting, timeout=limit + 600,
             params={"mib": mem_mib // 2, "workload": workload, "hold": 2,
-                    "after": limit + 10})
+                    "settle": settle, "after": limit + 10})
     with vm:
-        r = demo.watch_return(vm, limit=limit, live=False)
+        r = demo.watch_return(vm, limit=limit, live=False,
+                              min_after=FOOTPRINT_S + 0.5 if footprint
+                              else 0)
+        start = [m for m in vm.markers if m.event == "alloc-start"]
         vm.quit()
+    if footprint:
+        boot = [s for s in r["samples"] if s.t < start[0].t]
+        r["rss_idle_mib"] = boot[-1].rss_mib if boot else None
+        r["rss_after_mib"] = _rss_at(r["samples"],
+                                     r["free_t"] + FOOTPRINT_S)
     return r
 
 
-def run_pf(kernels, initrd, cfg, thp, seconds, mem_mib):
+def run_pf(kernels, initrd, cfg, thp, seconds, mem_mib, watch=True):
+    """page_fault_loop in a guest; with @watch, what the host discarded
+    meanwhile (harness/churn.py)."""
     variant, reporting = CONFIGS[cfg]
-    with VM(f"bench-pf-{cfg}", kernels[variant], initrd, job="pf",
-            mem_mib=mem_mib, reporting=reporting, timeout=seconds + 300,
+    name = f"bench-pf-{cfg}"
+    vm = VM(name, kernels[variant], initrd, job="pf", mem_mib=mem_mib,
+            reporting=reporting, timeout=seconds + 600,
             params={"thp": thp, "seconds": seconds, "threads": 2,
-                    "mib": 128}) as vm:
-        rc = vm.wait_done()
-        vm.wait_exit()
+                    "mib": 128, "go": 1 if watch else 0})
+    trace = os.path.join(vm.dir, "discard-trace.log")
+    if watch:
+        vm.qemu_args += churn.qemu_args(trace)
+    with vm:
+        watcher = churn.DiscardWatch(vm, trace).start() if watch else None
+        try:
+            if watch:
+                # Churn, not the first report of the memory free at boot
+                # (upstream takes ~30 s for it): the loop starts once the
+                # host has seen no discard for 3 s.
+                vm.wait_marker("wait-go", timeout=300)
+                quiet = watcher.wait_quiet()
+                vm.send("go")
+            rc = vm.wait_done()
+            vm.wait_exit()
+        finally:
+            if watcher:
+                watcher.stop()
     if rc:
         raise HarnessError(f"pf job failed (exit {rc}); see {vm.dir}")
     pf = [m for m in vm.markers if m.event == "pf"]
     if not pf:
         raise HarnessError(f"no page_fault_loop result; see {vm.dir}")
-    out = {"mib_per_s": float(pf[0].fields["mib_per_s"])}
-    st = {m.event: m.fields for m in vm.markers
-          if m.event.startswith("stats-")}
+    f = pf[0].fields
+    out = {"mib_per_s": float(f["mib_per_s"]),
+           "freed_bytes": int(f["iterations"]) * int(f["mib"]) << 20}
+    st = {m.event: m for m in vm.markers if m.event.startswith("stats-")}
     if "stats-before" in st and "stats-after" in st:
         for key in ("reported_bytes", "reported_blocks",
                     "skipped_reallocated", "reported_reallocated"):
-            out[key] = (int(st["stats-after"][key])
-                        - int(st["stats-before"][key]))
+            out[key] = (st["stats-after"].num(key)
+                        - st["stats-before"].num(key))
+    if watcher:
+        begin = [m for m in vm.markers if m.event == "pf-start"]
+        t0 = begin[0].t if begin else 0
+        out.update(watcher.between(t0, pf[0].t))
+        out["quiet_after_s"] = quiet
     return out
+
+
+def run_tracking(kernels, initrd, mem_mib, append=""):
+    with VM("bench-tracking", kernels["ours"], initrd, job="tracking",
+            mem_mib=mem_mib, append=append, timeout=600) as vm:
+        m = vm.wait_marker("tracking", timeout=600)
+        vm.wait_done()
+    present = m.num("present_pages") * 4096
+    return {"bytes": m.num("tracking_bytes"),
+            "present_gib": present / 2**30,
+            "span_gib": m.num("end_pfn") * 4096 / 2**30}
+
+
+class Bench:
+    def __init__(self, kernels, initrd, quick, only):
+        self.kernels, self.initrd = kernels, initrd
+        self.quick = quick
+        self.only = only
+        self.reps = 3 if quick else 5
+        self.rows = []
+        self.raw = []
+        self.notes = []
+
+    def want(self, workload):
+        return not self.only or workload in self.only
+
+    def row(self, measure, cfg, value):
+        self.rows.append((measure, cfg, value))
+
+    # 1 and 2
+    def returns(self, mem):
+        workloads = ["tmpfs"] if self.quick else ["tmpfs", "anon"]
+        results = {}
+        for workload in workloads:
+            # The footprint rides on the tmpfs runs, with "off" added.
+            fp = (workload == "tmpfs" and self.want("footprint")
+                  and not self.quick)
+            if not self.want("return") and not fp:
+                continue
+            cfgs = (["off"] if fp else []) + ["upstream", "ours"]
+            step(f"time to return{' and footprint' if fp else ''}: "
+                 f"{mem // 2} MiB {workload} freed in a {mem} MiB guest, "
+                 f"{self.reps} rounds of {'/'.join(cfgs)}")
+            res = {c: [] for c in cfgs}
+            for rep in range(self.reps):
+                for cfg in cfgs:
+                    r = run_return(self.kernels, self.initrd, cfg, workload,
+                                   mem, 30, footprint=fp)
+                    res[cfg].append(r)
+                    self.raw.append(["return", workload, mem, cfg, rep,
+                                     r["t50"], r["t90"], r["freed_mib"],
+                                     r.get("returned_mib"),
+                                     r.get("rss_idle_mib"),
+                                     r.get("rss_after_mib")])
+                    say(f"  round {rep + 1} {cfg:8s}: 50% {r['t50']} s, "
+                        f"90% {r['t90']} s"
+                        + (f"; RSS idle {r['rss_idle_mib']:.0f} MiB, "
+                           f"{FOOTPRINT_S} s after the free "
+                           f"{r['rss_after_mib']:.0f} MiB" if fp else ""))
+                    if rep == 0 and cfg != "off":
+                        demo.save(r, f"bench-return-{workload}-{cfg}",
+                                  f"{cfg}: {mem // 2} MiB {workload} freed "
+                                  f"({r['accel'].upper()})")
+            results[workload] = res
+            for cfg in ("upstream", "ours"):
+                rs = res[cfg]
+                self.row(f"seconds until 90% of a freed GiB is back "
+                         f"({workload})", cfg,
+                         _median_spread([r["t90"] for r in rs]))
+                self.row(f"seconds until 50% is back ({workload})", cfg,
+                         _median_spread([r["t50"] for r in rs]))
+            if fp:
+                for key, what in (("rss_idle_mib",
+                                   f"host RSS MiB, idle {FOOTPRINT_S} s "
+                                   f"after boot"),
+                                  ("rss_after_mib",
+                                   f"host RSS MiB, {FOOTPRINT_S} s after "
+                                   f"freeing {mem // 2} MiB")):
+                    for cfg in cfgs:
+                        self.row(what, cfg, _median_spread(
+                            [r[key] for r in res[cfg]], "{:.0f}"))
+        return results
+
+    # 3 and 4
+    def page_faults(self, mem, seconds, thps, reps, label=""):
+        results = {}
+        for thp in thps:
+            step(f"page-fault throughput{label} (2 threads x 128 MiB, THP "
+                 f"{thp}, {seconds} s, {mem} MiB guest), {reps} rounds of "
+                 f"off/upstream/ours; discards counted on the host")
+            res = {c: [] for c in CONFIGS}
+            for rep in range(reps):
+                for cfg in CONFIGS:
+                    r = run_pf(self.kernels, self.initrd, cfg, thp, seconds,
+                               mem)
+                    res[cfg].append(r)
+                    self.raw.append(["pf", thp, mem, cfg, rep,
+                                     r["mib_per_s"], r["freed_bytes"],
+                                     r.get("discarded_bytes"),
+                                     r.get("judged"), r.get("touched"),
+                                     r.get("reported_bytes"),
+                                     r.get("quiet_after_s")])
+                    say(f"  round {rep + 1} {cfg:8s}: quiet after "
+                        f"{r['quiet_after_s']:.0f} s, "
+                        f"{r['mib_per_s']:.0f} MiB/s, host discarded "
+                        f"{r['discarded_bytes'] >> 20} MiB in "
+                        f"{r['ranges']} ranges, {r['touched']} of "
+                        f"{r['judged']} touched again within 1 s"
+                        + (f"; engine reported {r['reported_bytes'] >> 20} "
+                           f"MiB" if "reported_bytes" in r else ""))
+            results[thp] = res
+        return results
+
+    def pf_rows(self, results, label=""):
+        for thp, res in results.items():
+            off = [r["mib_per_s"] for r in res["off"]]
+            for cfg, rs in res.items():
+                vals = [r["mib_per_s"] for r in rs]
+                self.row(f"page-fault MiB/s, THP {thp}{label}", cfg,
+                         _median_spread(vals, "{:.0f}"))
+                if cfg != "off":
+                    # Each round against the "off" run of the same round.
+                    self.row(f"page-fault throughput / off, THP {thp}"
+                             f"{label}", cfg, _median_spread(
+                                 [v / o for v, o in zip(vals, off)]))
+
+    def churn_rows(self, results):
+        for thp, res in results.items():
+            for cfg in ("upstream", "ours"):
+                rs = res[cfg]
+                self.row(f"churn: MiB discarded by the host during the "
+                         f"loop, THP {thp}", cfg, _median_spread(
+                             [r["discarded_bytes"] / 2**20 for r in rs],
+                             "{:.0f}"))
+                self.row(f"churn: discarded / freed by the loop, THP {thp}",
+                         cfg, _median_spread(
+                             [r["discarded_bytes"] / r["freed_bytes"]
+                              for r in rs], "{:.4f}"))
+                self.row(f"churn: share of discarded blocks touched again "
+                         f"within 1 s, THP {thp}", cfg, _median_spread(
+                             [r["touched"] / r["judged"] if r["judged"]
+                              else None for r in rs]))
+
+    # 5
+    def tracking(self):
+        step("tracking cost: the engine's tracking_bytes, 4096 MiB guests "
+             "with and without a 1 GiB memmap= hole")
+        cases = [("4 GiB guest (RAM 0-2 GiB and 4-6 GiB)", ""),
+                 ("4 GiB guest with a 1 GiB memmap= hole", "memmap=1G$512M")]
+        for what, append in cases:
+            t = run_tracking(self.kernels, self.initrd, 4096, append)
+            self.raw.append(["tracking", what, t["bytes"], t["present_gib"],
+                             t["span_gib"]])
+            say(f"  {what}: {t['bytes']} bytes for {t['present_gib']:.2f} "
+                f"GiB present, {t['span_gib']:.2f} GiB spanned")
+            self.row(f"tracking bytes per GiB present ({what}; "
+                     f"{t['present_gib']:.2f} GiB present of "
+                     f"{t['span_gib']:.2f} spanned)", "ours",
+                     f"{t['bytes'] / t['present_gib']:.1f} "
+                     f"({t['bytes']} bytes)")
+        self.row("tracking bytes per GiB present", "upstream",
+                 "0 (PG_reported, a page flag)")
+
+    # 6
+    def scaling(self, reps, seconds):
+        sizes = [1024, 2048, 4096, 8192]
+        step(f"scaling: guests of {', '.join(str(s) for s in sizes)} MiB, "
+             f"half freed (anonymous), and the page-fault loop; {reps} "
+             f"rounds of each")
+        ret = {}
+        for mem in sizes:
+            res = {c: [] for c in ("upstream", "ours")}
+            for rep in range(reps):
+                for cfg in res:
+                    r = run_return(self.kernels, self.initrd, cfg, "anon",
+                                   mem, 60)
+                    res[cfg].append(r)
+                    self.raw.append(["scaling-return", "anon", mem, cfg, rep,
+                                     r["t50"], r["t90"], r["freed_mib"],
+                                     r.get("returned_mib")])
+                    say(f"  {mem} MiB round {rep + 1} {cfg:8s}: 90% back "
+                        f"after {r['t90']} s")
+            ret[mem] = res
+        for cfg in ("upstream", "ours"):
+            for mem in sizes:
+                self.row(f"scaling: seconds until 90% of {mem // 2} MiB is "
+                         f"back, {mem} MiB guest", cfg, _median_spread(
+                             [r["t90"] for r in ret[mem][cfg]]))
+        for mem in sizes:
+            res = self.page_faults(mem, seconds, ["on"], reps,
+                                   label=f", {mem} MiB guest")["on"]
+            self.pf_rows({"on": res}, label=f", {mem} MiB guest")
+
+
+def main(kernels, initrd, base_version, quick=False, only=None):
+    b = Bench(kernels, initrd, quick, only)
+    unknown = [w for w in (only or []) if w not in WORKLOADS]
+    if unknown:
+        raise HarnessError(f"unknown workload(s) {', '.join(unknown)}; "
+                           f"choose from {', '.join(WORKLOADS)}")
+    seconds = 10 if quick else 20
+    mem = 2048
+    ensure_dir(OUT)
+    t_start = time.monotonic()
+
+    b.returns(mem)
+    if b.want("pf") or b.want("churn"):
+        thps = ["on"] if quick else ["on", "off"]
+        res = b.page_faults(mem, seconds, thps, b.reps)
+        if b.want("pf"):
+            b.pf_rows(res)
+        if b.want("churn"):
+            b.churn_rows(res)
+    if b.want("tracking"):
+        b.tracking()
+    if b.want("scaling") and not quick:
+        b.scaling(3, 10)
+    took = time.monotonic() - t_start
+
+    qemu = subprocess.run(["qemu-system-x86_64", "--version"],
+                          capture_output=True, text=True).stdout.split("\n")[0]
+    accel = VM("probe", "", "").accel.upper()
+    cmd = "make bench" + (" QUICK=1" if quick else "") + \
+        (f" ONLY={','.join(only)}" if only else "")
+    head = (f"Generated by `{cmd}` on {datetime.date.today()} in "
+            f"{took / 60:.0f} min: Linux {base_version}, {qemu}, {accel}, "
+            f"{os.cpu_count()} host CPUs ({platform.machine()}), guests of "
+            f"2 vCPUs and {mem} MiB unless the row says otherwise; "
+            f"{b.reps} rounds interleaved (scaling: 3); median (min..max).")
+    lines = [head, "", "| measure | config | value |", "| --- | --- | --- |"]
+    lines += [f"| {m} | {c} | {v} |" for m, c, v in b.rows]
+    table = "\n".join(lines) + "\n"
+    with open(os.path.join(OUT, "bench.md"), "w") as f:
+        f.write(table)
+    # Only a complete run replaces the README's table.
+    if not only:
+        _update_readme(table)
+    with open(os.path.join(OUT, "bench-raw.csv"), "w", newline="") as f:
+        csv.writer(f).writerows(b.raw)
+    say("\n" + table)
+    say(f"table: {OUT}/bench.md, raw samples: {OUT}/bench-raw.csv")
+    return table
 
 
 def _update_readme(table):
@@ -88,87 +393,3 @@ def _update_readme(table):
     _, tail = rest.split(end, 1)
     with open(path, "w") as f:
         f.write(head + start + "\n" + table + end + tail)
-
-
-def main(kernels, initrd, base_version, quick=False):
-    reps = 3 if quick else 5
-    seconds = 10 if quick else 20
-    mem = 2048
-    limit = 30
-    ensure_dir(OUT)
-    rows = []
-    raw = []
-
-    workloads = ["tmpfs"] if quick else ["tmpfs", "anon"]
-    for workload in workloads:
-        step(f"time to return: {mem // 2} MiB {workload} freed in a "
-             f"{mem} MiB guest, {reps} rounds of upstream/ours")
-        res = {c: [] for c in ("upstream", "ours")}
-        for rep in range(reps):
-            for cfg in res:
-                r = run_return(kernels, initrd, cfg, workload, mem, limit)
-                res[cfg].append(r)
-                raw.append(["return", workload, cfg, rep, r["t50"], r["t90"],
-                            r["freed_mib"], r.get("returned_mib")])
-                say(f"  round {rep + 1} {cfg:8s}: 50% {r['t50']} s, "
-                    f"90% {r['t90']} s")
-                if rep == 0:
-                    demo.save(r, f"bench-return-{workload}-{cfg}",
-                              f"{cfg}: {mem // 2} MiB {workload} freed "
-                              f"({r['accel'].upper()})")
-        for cfg, rs in res.items():
-            rows.append((f"seconds until 90% of a freed GiB is back "
-                         f"({workload})", cfg,
-                         _median_spread([r["t90"] for r in rs])))
-            rows.append((f"seconds until 50% is back ({workload})", cfg,
-                         _median_spread([r["t50"] for r in rs])))
-
-    for thp in (["on"] if quick else ["on", "off"]):
-        step(f"page-fault throughput (2 threads x 128 MiB, THP {thp}, "
-             f"{seconds} s), {reps} rounds of off/upstream/ours")
-        res = {c: [] for c in CONFIGS}
-        for rep in range(reps):
-            for cfg in CONFIGS:
-                r = run_pf(kernels, initrd, cfg, thp, seconds, mem)
-                res[cfg].append(r)
-                raw.append(["pf", thp, cfg, rep, r["mib_per_s"],
-                            r.get("reported_bytes"),
-                            r.get("skipped_reallocated"),
-                            r.get("reported_reallocated")])
-                say(f"  round {rep + 1} {cfg:8s}: {r['mib_per_s']:.0f} MiB/s"
-                    + (f", reported {r['reported_bytes'] >> 20} MiB"
-                       if "reported_bytes" in r else ""))
-        off = [r["mib_per_s"] for r in res["off"]]
-        for cfg, rs in res.items():
-            vals = [r["mib_per_s"] for r in rs]
-            rows.append((f"page-fault MiB/s, THP {thp}", cfg,
-                         _median_spread(vals)))
-            if cfg != "off":
-                # Ratio of each round to the "off" run of the same round.
-                ratios = [v / o for v, o in zip(vals, off)]
-                rows.append((f"page-fault throughput / off, THP {thp}", cfg,
-                             _median_spread(ratios)))
-            if cfg == "ours":
-                rows.append((f"MiB reported during the loop, THP {thp}", cfg,
-                             _median_spread([r["reported_bytes"] / 2**20
-                                             for r in rs])))
-
-    qemu = subprocess.run(["qemu-system-x86_64", "--version"],
-                          capture_output=True, text=True).stdout.split("\n")[0]
-    accel = VM("probe", "", "").accel.upper()
-    head = (f"Generated by `make bench{' QUICK=1' if quick else ''}` on "
-            f"{datetime.date.today()}: Linux {base_version}, {qemu}, "
-            f"{accel}, {os.cpu_count()} host CPUs ({platform.machine()}), "
-            f"guest {mem} MiB / 2 vCPUs, {reps} rounds interleaved; "
-            f"median (min..max).")
-    lines = [head, "", "| measure | config | value |", "| --- | --- | --- |"]
-    lines += [f"| {m} | {c} | {v} |" for m, c, v in rows]
-    table = "\n".join(lines) + "\n"
-    with open(os.path.join(OUT, "bench.md"), "w") as f:
-        f.write(table)
-    _update_readme(table)
-    with open(os.path.join(OUT, "bench-raw.csv"), "w", newline="") as f:
-        csv.writer(f).writerows(raw)
-    say("\n" + table)
-    say(f"table: {OUT}/bench.md, raw samples: {OUT}/bench-raw.csv")
-    return table

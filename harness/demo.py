@@ -32,7 +32,8 @@ def _guest_free_mib(vm):
     return v / 2**20 if v is not None and v >= 0 else None
 
 
-def watch_return(vm, limit=60, live=True, tail_s=3.0, stats=True):
+def watch_return(vm, limit=60, live=True, tail_s=3.0, stats=True,
+                 min_after=0.0):
     """Drive a VM that runs the demo job; return a result dict.
 
     The "returned" memory is the drop of the QEMU process's RSS below its
@@ -42,6 +43,7 @@ def watch_return(vm, limit=60, live=True, tail_s=3.0, stats=True):
     takes to free is included. The run ends @tail_s seconds after 90% came
     back, or @limit seconds after the free. @stats: let the host poll the
     balloon's statistics queue (the guest's free memory in the samples).
+    @min_after: sample at least that many seconds after the free.
     """
     booted = vm.wait_marker("booted", timeout=vm.timeout)
     if stats:
@@ -100,7 +102,8 @@ def watch_return(vm, limit=60, live=True, tail_s=3.0, stats=True):
                 line += f"  returned {returned:5.0f} MiB ({pct:3.0f}%)"
             say(line)
         if freed is not None:
-            if t90 is not None and t - freeing.t >= t90 + tail_s:
+            if t90 is not None and \
+                    t - freeing.t >= max(t90 + tail_s, min_after):
                 break
             if t - freeing.t >= limit:
                 break

@@ -12,7 +12,7 @@ reported and reused.
 import re
 import time
 
-from .common import HarnessError, say
+from .common import HarnessError
 from .vm import VM, splats
 
 OOM_RE = re.compile(r"Out of memory|invoked oom-killer|oom-kill:")

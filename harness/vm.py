@@ -269,6 +269,11 @@ class VM:
                 raise HarnessError(f"QEMU did not open {path} within 30s")
             time.sleep(0.05)
 
+    def send(self, line):
+        """One line to the guest on the data channel (wait_host in the
+        guest's jobs/lib.sh reads it)."""
+        self.data.sendall(line.encode() + b"\n")
+
     def _reader(self):
         buf = b""
         with open(os.path.join(self.dir, "data.log"), "wb") as log:

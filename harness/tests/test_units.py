@@ -1,12 +1,15 @@
 # SPDX-License-Identifier: GPL-2.0
 """Unit tests of the harness itself (no kernel, no guest)."""
 
+import ctypes
+import mmap
 import os
 import subprocess
 import tempfile
+import time
 import unittest
 
-from harness import initramfs, kernel, vm
+from harness import churn, initramfs, kernel, vm
 from harness.common import HarnessError
 
 
@@ -132,6 +135,54 @@ class MarkerTest(unittest.TestCase):
         self.assertEqual(len(v.lines), 2)
         self.assertEqual(v.markers[0].event, "freed")
         self.assertEqual(v.markers[0].num("memfree_kb"), 123)
+
+
+class DiscardWatchTest(unittest.TestCase):
+    """The watcher parses QEMU's trace line and judges a range by the
+    pagemap of the traced process: here this process, with one mapping it
+    touched and one it did not."""
+
+    def test_touched_and_untouched(self):
+        if os.geteuid() != 0:
+            self.skipTest("reading pagemap addresses needs root")
+        size = 2 << 20
+        touched = mmap.mmap(-1, size)
+        untouched = mmap.mmap(-1, size)
+        touched[0:1] = b"x"
+        addr = {}
+        for name, m in (("t", touched), ("u", untouched)):
+            buf = (ctypes.c_char * 1).from_buffer(m)
+            addr[name] = ctypes.addressof(buf)
+            del buf
+
+        class FakeVM:
+            class proc:
+                pid = os.getpid()
+            t0 = time.monotonic()
+
+            def now(self):
+                return time.monotonic() - self.t0
+
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "trace.log")
+            w = churn.DiscardWatch(FakeVM(), path, window=0.2).start()
+            with open(path, "w") as f:
+                for name in ("t", "u"):
+                    f.write(f"1@1.0:ram_block_discard_range pc.ram@"
+                            f"{addr[name]:#x} + {size:#x}: madvise: 1 "
+                            f"fallocate: 0 ret: 0\n")
+                f.write("1@1.0:ram_block_discard_range pc.ram@0x1000 + "
+                        "0x1000: madvise: 1 fallocate: 0 ret: -22\n")
+            time.sleep(1.0)
+            w.stop()
+        got = w.between(0, 1e9)
+        self.assertEqual(got["ranges"], 2)
+        self.assertEqual(got["discarded_bytes"], 2 * size)
+        self.assertEqual(got["judged"], 2)
+        self.assertEqual(got["touched"], 1)
+        self.assertEqual(w.errors, 1)
+        touched.close()
+        untouched.close()
 
 
 if __name__ == "__main__":

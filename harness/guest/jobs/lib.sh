@@ -32,4 +32,11 @@ prstat() {
 	cat "/sys/kernel/mm/page_reporting/stats/$1" 2>/dev/null || echo 0
 }
 
+# Tell the host we wait ("wait-$1"), then block until it sends a line on
+# the data channel (VM.send() in harness/vm.py).
+wait_host() {
+	mark "wait-$1"
+	read -r _ </dev/ttyS1
+}
+
 exec 3>/dev/ttyS1

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Page-fault throughput under churn (page_fault_loop), with reporting
-# statistics before and after when the engine exports them.
+# statistics before and after when the engine exports them; "pf-start"
+# and the "pf" result bound the loop for the host's discard count.
 . /jobs/lib.sh
 thp=$(param thp on)
 if [ "$thp" = on ]; then
@@ -16,9 +17,16 @@ stats() {
 	mark "stats-$1$line"
 }
 sleep "$(param settle 3)"
+# pr.go=1: start when the host says so (once it has seen the reporter go
+# quiet after its first pass over the memory free at boot).
+[ "$(param go 0)" = 1 ] && wait_host go
 stats before
+mark "pf-start"
 page_fault_loop -t "$(param threads 2)" -m "$(param mib 128)" \
 	-s "$(param seconds 10)" -H "$thp" | while read -r line; do
 	mark "pf $line"
 done
+# The host judges each discard one second later (harness/churn.py): stay
+# up for the discards of the loop's last second.
+sleep "$(param tail 2)"
 stats after
