@@ -15,10 +15,10 @@
  *            reported, or has not been free since the device registered.
  *   scan     After a quiet period, a worker walks the summary, then the set
  *            bits of each marked section.
- *   isolate  Under zone->lock, taken once per batch, a marked block that is
- *            still a free buddy block of at least page_reporting_order is
- *            taken off the free list into a scatterlist and its bits are
- *            cleared. A marked block that is no longer free loses its bit:
+ *   isolate  Under zone->lock, taken once per batch and marked section, a
+ *            marked block that is still a free buddy block of at least
+ *            page_reporting_order is taken off the free list into a
+ *            scatterlist and its bits are cleared. A marked block that is no longer free loses its bit:
  *            it will be marked again when it is freed again.
  *   report   With zone->lock dropped, the batch goes to ->report().
  *   drain    The blocks return to the buddy allocator without being marked
@@ -390,7 +390,7 @@ struct reporting_pass {
 	unsigned int order;		/* reporting order for this pass */
 	unsigned int capacity;		/* entries per report */
 	unsigned int nents;		/* entries in eng->sgl */
-	struct zone *zone;		/* zone of the batch, lock held */
+	struct zone *zone;		/* zone of the batch */
 	unsigned long examined;		/* marked units looked at */
 	unsigned long skipped;		/* of those, no longer free */
 	unsigned int batches;		/* reports made in this pass */
@@ -539,9 +539,9 @@ static void reporting_unlock_memory(void)
 }
 
 /*
- * Report the batch of p->zone and give it back. Called with p->zone->lock
- * and the memory locks held; returns with the memory locks held and no
- * zone locked.
+ * Report the batch of p->zone and give it back. Called with the memory
+ * locks held and no zone locked; returns the same way. The isolated blocks
+ * need no lock while they are out: nobody else can reach them.
  */
 static void reporting_flush(struct reporting_pass *p)
 {
@@ -550,7 +550,7 @@ static void reporting_flush(struct reporting_pass *p)
 	unsigned int i, n = p->nents;
 	int err;
 
-	spin_unlock_irq(&zone->lock);
+	/* The next block re-checks its zone's watermark. */
 	p->zone = NULL;
 	reporting_unlock_memory();
 
@@ -607,6 +607,39 @@ static enum reporting_section_result reporting_flushed(struct reporting_pass *p)
 	return PR_SECTION_AGAIN;
 }
 
+/*
+ * Look at the marked blocks of p->zone in the section at @base, from *@bit
+ * on, under p->zone->lock, until a block of another zone or the end of the
+ * section (*@bit is then there). Returns false when the batch is full.
+ */
+static bool reporting_scan_zone(struct reporting_pass *p, unsigned long base,
+				unsigned long *map, unsigned long *bit)
+{
+	struct zone *zone = p->zone;
+	bool room = true;
+
+	spin_lock_irq(&zone->lock);
+	for (; *bit < PR_SECTION_BITS;
+	     *bit = find_next_bit(map, PR_SECTION_BITS, *bit + 1)) {
+		unsigned long pfn = base + (*bit << PR_MIN_ORDER);
+
+		if (page_zone(pfn_to_page(pfn)) != zone)
+			break;
+		if (!reporting_isolate(p, pfn)) {
+			room = false;
+			break;
+		}
+		/* Bound the time interrupts stay off. */
+		if (++p->locked_work % 64 == 0) {
+			spin_unlock_irq(&zone->lock);
+			cond_resched();
+			spin_lock_irq(&zone->lock);
+		}
+	}
+	spin_unlock_irq(&zone->lock);
+	return room;
+}
+
 /* Walk the marked blocks of section @sec, memory locks held. */
 static enum reporting_section_result
 reporting_scan_section(struct reporting_pass *p, unsigned long sec)
@@ -621,7 +654,12 @@ reporting_scan_section(struct reporting_pass *p, unsigned long sec)
 		return PR_SECTION_DONE;
 	map = page_reporting_section_map(ms->usage);
 
-	for_each_set_bit(bit, map, PR_SECTION_BITS) {
+	/*
+	 * Mostly one zone per section; zone->lock is taken once per run of
+	 * blocks of one zone (and per batch), never held across calls.
+	 */
+	bit = find_first_bit(map, PR_SECTION_BITS);
+	while (bit < PR_SECTION_BITS) {
 		unsigned long pfn = base + (bit << PR_MIN_ORDER);
 		struct zone *zone = page_zone(pfn_to_page(pfn));
 
@@ -631,21 +669,12 @@ reporting_scan_section(struct reporting_pass *p, unsigned long sec)
 				reporting_flush(p);
 				return reporting_flushed(p);
 			}
-			if (p->zone)
-				spin_unlock_irq(&p->zone->lock);
-			spin_lock_irq(&zone->lock);
 			p->zone = zone;
 			p->zone_low = false;
 		}
-		if (!reporting_isolate(p, pfn)) {
+		if (!reporting_scan_zone(p, base, map, &bit)) {
 			reporting_flush(p);
 			return reporting_flushed(p);
-		}
-		/* Bound the time interrupts stay off. */
-		if (++p->locked_work % 64 == 0) {
-			spin_unlock_irq(&p->zone->lock);
-			cond_resched();
-			spin_lock_irq(&p->zone->lock);
 		}
 	}
 	return PR_SECTION_DONE;
@@ -692,10 +721,7 @@ static void reporting_scan(struct reporting_pass *p)
 	}
 	if (p->nents)
 		reporting_flush(p);
-	if (p->zone) {
-		spin_unlock_irq(&p->zone->lock);
-		p->zone = NULL;
-	}
+	p->zone = NULL;
 	reporting_unlock_memory();
 }
 
@@ -1170,5 +1196,3 @@ static int __init page_reporting_init(void)
 
 /* Before device_initcall(): drivers register from their probe. */
 subsys_initcall(page_reporting_init);
-
-#include "tests/page_reporting_kunit.h"
