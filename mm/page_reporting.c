@@ -18,8 +18,9 @@
  *   isolate  Under zone->lock, taken once per batch and marked section, a
  *            marked block that is still a free buddy block of at least
  *            page_reporting_order is taken off the free list into a
- *            scatterlist and its bits are cleared. A marked block that is no longer free loses its bit:
- *            it will be marked again when it is freed again.
+ *            scatterlist and its bits are cleared. A marked block that is
+ *            no longer free loses its bit: it will be marked again when it
+ *            is freed again.
  *   report   With zone->lock dropped, the batch goes to ->report().
  *   drain    The blocks return to the buddy allocator without being marked
  *            (FPI_SKIP_REPORT_NOTIFY). Bits of blocks the device failed to
@@ -29,7 +30,8 @@
  * Why this is lossless: a bit is set under the zone->lock of the freed
  * block and cleared only under the same lock, after checking the block.
  * The summary bit is cleared before the section's bitmap is read, with full
- * barriers on both sides (see reporting_mark_blocks() and reporting_scan_section()).
+ * barriers on both sides (see reporting_mark_blocks() and
+ * reporting_scan()).
  *
  * Why nothing is reported twice: reporting clears the bits of a block, and
  * putting it back does not mark it. Merges and splits of free blocks do not
@@ -73,8 +75,8 @@ unsigned int page_reporting_order = -1;
  * Pacing. A worker starts when no block has been marked for
  * page_reporting_delay_ms (the free looks finished), but no later than
  * page_reporting_max_delay_ms after the first unreported free (frees that
- * never stop still get reported). Both are multiplied by reporting_backoff, which
- * grows while reported or marked blocks keep being reallocated at once:
+ * never stop still get reported). Both are multiplied by reporting_backoff,
+ * which grows while reported or marked blocks keep being reallocated at once:
  * reporting a block that is about to be reused costs the guest a refault
  * and the host a discard for nothing.
  */
@@ -271,8 +273,11 @@ static void reporting_mark_blocks(unsigned long pfn, unsigned long nr)
 	smp_mb__after_atomic();
 
 	summary = rcu_dereference(reporting_summary);
-	if (WARN_ON_ONCE(!summary || sec >= summary->nbits))
+	/* MEM_GOING_ONLINE grew it first; no printk under zone->lock. */
+	if (unlikely(!summary || sec >= summary->nbits)) {
+		VM_WARN_ON_ONCE(1);
 		return;
+	}
 	/* Test first: the summary word is shared by 64 sections. */
 	if (!test_bit(sec, summary->map)) {
 		set_bit(sec, summary->map);
@@ -354,6 +359,23 @@ static struct page *reporting_free_block(struct zone *zone, unsigned long pfn,
 	return NULL;
 }
 
+/* Is any pageblock of the 1 << @order pages at @pfn isolated? */
+static bool reporting_unit_isolated(unsigned long pfn, unsigned int order)
+{
+	unsigned long end = pfn + (1UL << order);
+
+	for (; pfn < end; pfn += pageblock_nr_pages) {
+		struct page *page;
+
+		if (!pfn_valid(pfn))
+			continue;
+		page = pfn_to_page(pfn);
+		if (is_migrate_isolate(get_pageblock_migratetype(page)))
+			return true;
+	}
+	return false;
+}
+
 /* Does any tracked block of the 1 << @order pages at @pfn have its bit? */
 static bool reporting_unit_marked(unsigned long pfn, unsigned int order)
 {
@@ -401,6 +423,8 @@ struct reporting_pass {
 	bool zone_low;			/* batch zone too low to report */
 	bool deferred;			/* marks left in this section */
 	bool deferred_any;		/* ... in any section of the pass */
+	unsigned long resume_sec;	/* after a batch: where to go on, */
+	unsigned long resume_bit;	/* ... valid while resume_sec is set */
 	int err;
 };
 
@@ -443,6 +467,15 @@ static bool reporting_isolate(struct reporting_pass *p, unsigned long pfn)
 
 	p->examined++;
 	head = reporting_free_block(p->zone, unit, p->order);
+	if (!head && reporting_unit_isolated(unit, p->order)) {
+		/*
+		 * Split by the isolation of one of its pageblocks (with
+		 * page_reporting_order above pageblock_order): undoing the
+		 * isolation merges it back without a free, so keep its bits.
+		 */
+		p->deferred = true;
+		return true;
+	}
 	if (!head) {
 		/*
 		 * Allocated (or split) since it was marked. It is marked
@@ -596,14 +629,20 @@ static void reporting_flush(struct reporting_pass *p)
 
 enum reporting_section_result {
 	PR_SECTION_DONE,	/* no marked block left that we could take */
-	PR_SECTION_AGAIN,	/* a batch went out: look at it once more */
+	PR_SECTION_AGAIN,	/* a batch went out: go on where it stopped */
 	PR_SECTION_STOP,	/* ->report() failed, or the pass is over */
 };
 
-static enum reporting_section_result reporting_flushed(struct reporting_pass *p)
+/* Report the batch; the section goes on at @bit unless the pass ends. */
+static enum reporting_section_result
+reporting_flushed(struct reporting_pass *p, unsigned long sec,
+		  unsigned long bit)
 {
+	reporting_flush(p);
 	if (p->err || p->batches >= PR_PASS_BATCHES)
 		return PR_SECTION_STOP;
+	p->resume_sec = sec;
+	p->resume_bit = bit;
 	return PR_SECTION_AGAIN;
 }
 
@@ -646,9 +685,19 @@ reporting_scan_section(struct reporting_pass *p, unsigned long sec)
 {
 	struct mem_section *ms = __nr_to_section(sec);
 	unsigned long base = section_nr_to_pfn(sec);
-	unsigned long *map, bit;
+	unsigned long *map, bit = 0;
 
 	lockdep_assert_held(&reporting_summary_lock);
+	/*
+	 * Back after a batch: go on after its last block. Looking at the
+	 * blocks before it again would report the ones this very pass has
+	 * just put on probation. (reporting_scan() left the section in the
+	 * summary for marks set behind us meanwhile.)
+	 */
+	if (p->resume_sec == sec)
+		bit = p->resume_bit;
+	p->resume_sec = ULONG_MAX;
+
 	/* Offline memory has no bits: MEM_OFFLINE cleared them. */
 	if (!online_section(ms))
 		return PR_SECTION_DONE;
@@ -658,24 +707,20 @@ reporting_scan_section(struct reporting_pass *p, unsigned long sec)
 	 * Mostly one zone per section; zone->lock is taken once per run of
 	 * blocks of one zone (and per batch), never held across calls.
 	 */
-	bit = find_first_bit(map, PR_SECTION_BITS);
+	bit = find_next_bit(map, PR_SECTION_BITS, bit);
 	while (bit < PR_SECTION_BITS) {
 		unsigned long pfn = base + (bit << PR_MIN_ORDER);
 		struct zone *zone = page_zone(pfn_to_page(pfn));
 
 		if (zone != p->zone) {
 			/* A batch holds blocks of one zone only. */
-			if (p->nents) {
-				reporting_flush(p);
-				return reporting_flushed(p);
-			}
+			if (p->nents)
+				return reporting_flushed(p, sec, bit);
 			p->zone = zone;
 			p->zone_low = false;
 		}
-		if (!reporting_scan_zone(p, base, map, &bit)) {
-			reporting_flush(p);
-			return reporting_flushed(p);
-		}
+		if (!reporting_scan_zone(p, base, map, &bit))
+			return reporting_flushed(p, sec, bit + 1);
 	}
 	return PR_SECTION_DONE;
 }
@@ -698,11 +743,16 @@ static void reporting_scan(struct reporting_pass *p)
 		/*
 		 * Clear before reading the section: a block marked after
 		 * this sets the summary bit again (see reporting_mark_blocks()).
-		 * test_and_clear_bit() is fully ordered.
+		 * test_and_clear_bit() is fully ordered. A section we come
+		 * back to after a batch keeps its bit: we go on after the
+		 * batch, and the blocks marked behind us meanwhile are for
+		 * the next pass.
 		 */
-		if (!test_and_clear_bit(sec, summary->map))
-			continue;
-		p->deferred = false;
+		if (p->resume_sec != sec) {
+			if (!test_and_clear_bit(sec, summary->map))
+				continue;
+			p->deferred = false;
+		}
 		res = reporting_scan_section(p, sec);
 		if (res == PR_SECTION_DONE && !p->deferred) {
 			sec++;
@@ -779,7 +829,8 @@ static void page_reporting_process(struct work_struct *work)
 	struct reporting_engine *eng = &reporting_engine;
 	unsigned long now = jiffies, quiet, deadline, wait = 0;
 	unsigned long realloc, recent, lost;
-	struct reporting_pass p = { .prdev = prdev, .eng = eng };
+	struct reporting_pass p = { .prdev = prdev, .eng = eng,
+				    .resume_sec = ULONG_MAX };
 	int state;
 
 	/*

@@ -250,6 +250,109 @@ static void prt_test_reported_once(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, prt->nr, 0U);
 }
 
+/*
+ * A block first seen free by a pass is not reported by that pass, even
+ * when a batch goes out after it: the pass goes on after the batch instead
+ * of looking at the section from its start again. Three blocks of one
+ * section with pairwise different MAX_PAGE_ORDER buddies (so none merges
+ * with another): the last one is freed and put on probation first; then,
+ * with one block per report, the other two are freed and one pass runs.
+ */
+#define PRT_PICK	64
+
+static unsigned long prt_max_block(struct page *page)
+{
+	return page_to_pfn(page) >> MAX_PAGE_ORDER;
+}
+
+/* The block of @pages after @after (by pfn) in its section, or NULL. */
+static struct page *prt_next_in_section(struct page **pages, unsigned int n,
+					struct page *after)
+{
+	unsigned long pfn = page_to_pfn(after), best = ULONG_MAX;
+	struct page *next = NULL;
+	unsigned int k;
+
+	for (k = 0; k < n; k++) {
+		unsigned long p = page_to_pfn(pages[k]);
+
+		if (p > pfn && p < best &&
+		    pfn_to_section_nr(p) == pfn_to_section_nr(pfn)) {
+			best = p;
+			next = pages[k];
+		}
+	}
+	return next;
+}
+
+static void prt_test_probation_survives_batch(struct kunit *test)
+{
+	struct page **pages, *b[3] = { };
+	unsigned int i, n, k;
+
+	pages = kunit_kcalloc(test, PRT_PICK, sizeof(*pages), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+	for (n = 0; n < PRT_PICK; n++) {
+		pages[n] = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_MIN_ORDER);
+		if (!pages[n])
+			break;
+	}
+	/* Walk each section's blocks in pfn order, one per buddy range. */
+	for (i = 0; i < n && !b[2]; i++) {
+		struct page *next = pages[i];
+
+		b[0] = pages[i];
+		b[1] = b[2] = NULL;
+		for (k = 1; k < 3; k++) {
+			do {
+				next = prt_next_in_section(pages, n, next);
+			} while (next && (prt_max_block(next) ==
+					  prt_max_block(b[k - 1])));
+			if (!next)
+				break;
+			b[k] = next;
+		}
+	}
+	for (i = 0; i < n; i++)
+		if (pages[i] != b[0] && pages[i] != b[1] && pages[i] != b[2])
+			prt_free(pages[i], PR_MIN_ORDER);
+	prt_settle();
+	if (!b[2]) {
+		for (k = 0; k < 3; k++)
+			if (b[k])
+				prt_free(b[k], PR_MIN_ORDER);
+		prt_settle();
+		kunit_skip(test, "no three blocks of one section");
+	}
+
+	prt_forget();
+	/*
+	 * One pass per flush: the worker requeues itself after delay_ms,
+	 * which the flush cuts short; max_delay_ms 0 keeps it from waiting.
+	 */
+	page_reporting_delay_ms = 60000;
+	/* One pass: the last block goes on probation. */
+	prt_free(b[2], PR_MIN_ORDER);
+	flush_delayed_work(&prt->prdev.work);
+	KUNIT_EXPECT_EQ(test, prt_times_reported(page_to_pfn(b[2])), 0U);
+
+	/* The next pass: b[0], b[1] are new, b[2] fills a batch of one. */
+	prt->prdev.capacity = 1;
+	prt_free(b[0], PR_MIN_ORDER);
+	prt_free(b[1], PR_MIN_ORDER);
+	flush_delayed_work(&prt->prdev.work);
+	KUNIT_EXPECT_EQ(test, prt_times_reported(page_to_pfn(b[2])), 1U);
+	KUNIT_EXPECT_EQ(test, prt_times_reported(page_to_pfn(b[0])), 0U);
+	KUNIT_EXPECT_EQ(test, prt_times_reported(page_to_pfn(b[1])), 0U);
+
+	/* They are reported by the pass after that, once. */
+	prt->prdev.capacity = 0;
+	page_reporting_delay_ms = 0;
+	prt_settle();
+	for (k = 0; k < 3; k++)
+		KUNIT_EXPECT_EQ(test, prt_times_reported(page_to_pfn(b[k])), 1U);
+}
+
 /* A block allocated between mark and scan is skipped and counted. */
 static void prt_test_skip_reallocated(struct kunit *test)
 {
@@ -517,6 +620,7 @@ static struct kunit_case page_reporting_test_cases[] = {
 	KUNIT_CASE(prt_test_mark_after_merge),
 	KUNIT_CASE(prt_test_not_below_order),
 	KUNIT_CASE(prt_test_reported_once),
+	KUNIT_CASE(prt_test_probation_survives_batch),
 	KUNIT_CASE(prt_test_skip_reallocated),
 	KUNIT_CASE(prt_test_counts_restored),
 	KUNIT_CASE(prt_test_report_error),
