@@ -16,7 +16,7 @@
 PYTHON ?= /usr/bin/python3
 HARNESS = $(PYTHON) -m harness
 
-.PHONY: help demo check bench stress migrate series series-build kernel boot deps clean distclean
+.PHONY: help demo check bench stress migrate series series-build series-docs kernel boot deps clean distclean
 
 help:
 	@echo "make demo     build, boot, free half of guest memory, watch it return"
@@ -25,7 +25,8 @@ help:
 	@echo "make stress   long data-integrity stress on the debug kernel (MINUTES=30)"
 	@echo "make migrate  live migration, hinting and reporting on/off (RUNS=3 each)"
 	@echo "make series   git format-patch the series into out/series/, checkpatch, kernel-doc, git am"
-	@echo "make series-build  the same, and build the kernel after every patch"
+	@echo "make series-build  the same, build the kernel after every patch, W=1 + sparse"
+	@echo "make series-docs   the same, and make htmldocs of the touched documentation"
 	@echo "make kernel   build the guest kernel + initramfs and print their paths"
 	@echo "make boot     boot the guest once (JOB=boot|kselftest|demo|...)"
 	@echo "make deps     install the Debian packages the harness needs"
@@ -51,6 +52,9 @@ series:
 
 series-build:
 	$(HARNESS) series --build-prefixes
+
+series-docs:
+	$(HARNESS) series --docs
 
 kernel:
 	$(HARNESS) kernel

@@ -120,7 +120,11 @@ def main(argv=None):
     se = sub.add_parser("series", help="git format-patch the series into "
                         "out/series/ and run its checks")
     se.add_argument("--build-prefixes", action="store_true",
-                    help="also build the kernel after every patch")
+                    help="also build the kernel after every patch, and "
+                    "compare W=1 and sparse warnings with the baseline")
+    se.add_argument("--docs", action="store_true",
+                    help="also make htmldocs of the touched documentation "
+                    "(Sphinx) and compare its warnings with the baseline")
 
     c = sub.add_parser("check", help="the test suite (what CI runs)")
     c.add_argument("--variant", choices=("ours", "baseline", "debug"))
@@ -181,7 +185,8 @@ def main(argv=None):
             return 0 if all(r[2] == args.runs for r in rows) else 1
         elif args.cmd == "series":
             from . import deps, series
-            deps.ensure(need_source=True)
+            deps.ensure(need_source=True,
+                        extra=deps.DOC_PACKAGES if args.docs else ())
             step("writing the series (git format-patch)")
             files = series.write()
             step("checking the series")
@@ -195,6 +200,12 @@ def main(argv=None):
                 step("make W=1 C=2 (sparse) of the touched files: the "
                      "baseline against the series")
                 for name, ok, detail in series.warnings_over_baseline():
+                    say(f"{'ok  ' if ok else 'FAIL'} {name}: {detail}")
+                    bad += not ok
+            if args.docs:
+                step("make htmldocs of the touched documentation: the "
+                     "baseline against the series")
+                for name, ok, detail in series.docs_over_baseline():
                     say(f"{'ok  ' if ok else 'FAIL'} {name}: {detail}")
                     bad += not ok
             return 1 if bad else 0

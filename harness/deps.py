@@ -14,6 +14,8 @@ PACKAGES = [
     "ccache", "sparse", "busybox-static", "qemu-system-x86", "python3",
     "python3-matplotlib",
 ]
+# Only for `make series-docs` (make htmldocs of the touched documentation).
+DOC_PACKAGES = ["python3-sphinx", "python3-sphinx-rtd-theme"]
 # The default base tree; not needed when the user names one with KERNEL_SRC.
 SOURCE_PACKAGE = "linux-source-6.12"
 
@@ -38,8 +40,8 @@ def _installer():
     return None
 
 
-def ensure(need_source=True):
-    pkgs = list(PACKAGES)
+def ensure(need_source=True, extra=()):
+    pkgs = list(PACKAGES) + list(extra)
     if need_source:
         pkgs.append(SOURCE_PACKAGE)
     # Lets the tests ask for a package that cannot be installed.

@@ -236,3 +236,46 @@ def warnings_over_baseline():
     new = [w for w in ours if w.startswith("include/") and w not in hb]
     out.append(("headers", not new, "new: " + ("; ".join(new[:5]) or "none")))
     return out
+
+
+DOCS_BASE = os.path.join(BUILD, "series-docs-base")
+# The documentation the series touches lives in these Sphinx directories
+# (mm: free_page_reporting.rst; admin-guide: the kernel parameters and
+# the ABI files, through abi-testing.rst).
+SPHINXDIRS = "mm admin-guide"
+
+
+def _htmldocs(tree, obj, log):
+    """Sphinx's warnings, without the tree's and object tree's paths and
+    without line numbers."""
+    ensure_dir(obj)
+    p = run(["make", "-C", tree, f"O={obj}", f"SPHINXDIRS={SPHINXDIRS}",
+             "SPHINXOPTS=-j2", "htmldocs"], check=False)
+    with open(log, "a") as f:
+        f.write(f"# {tree}: make SPHINXDIRS='{SPHINXDIRS}' htmldocs\n"
+                + p.stdout + p.stderr)
+    if p.returncode != 0:
+        raise HarnessError(f"make htmldocs failed in {tree}; see {log}")
+    found = set()
+    for ln in (p.stdout + p.stderr).splitlines():
+        if re.search(r"WARNING|ERROR", ln):
+            ln = ln.replace(obj + "/", "").replace(tree + "/", "")
+            found.add(re.sub(r":\d+:", ":", ln))
+    return found
+
+
+def docs_over_baseline():
+    """[(name, ok, detail)]: Sphinx warnings the series adds to the
+    documentation directories it touches (needs the series written)."""
+    log = os.path.join(BUILD, "logs", "series-htmldocs.log")
+    ensure_dir(os.path.dirname(log))
+    open(log, "w").close()
+    _fresh_clone(DOCS_BASE)
+    before = _htmldocs(DOCS_BASE, os.path.join(BUILD, "obj", "docs-base"),
+                       log)
+    after = _htmldocs(SCRATCH, os.path.join(BUILD, "obj", "docs-series"),
+                      log)
+    new = sorted(after - before)
+    return [(f"make SPHINXDIRS='{SPHINXDIRS}' htmldocs", not new,
+             f"{len(before)} warnings in the base, {len(after)} with the "
+             f"series, new: {'; '.join(new[:8]) or 'none'}")]
