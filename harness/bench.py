@@ -155,13 +155,17 @@ class Bench:
         self.kernels, self.initrd = kernels, initrd
         self.quick = quick
         self.only = only
-        self.reps = 3 if quick else 5
+        # REPS=N: fewer rounds, to try the harness (not for the table).
+        self.reps = int(os.environ.get("REPS") or (3 if quick else 5))
         self.rows = []
         self.raw = []
         self.notes = []
 
     def want(self, workload):
         return not self.only or workload in self.only
+
+    def want_list(self):
+        return self.only if self.only else WORKLOADS
 
     def row(self, measure, cfg, value):
         self.rows.append((measure, cfg, value))
@@ -292,22 +296,26 @@ class Bench:
                              t["span_gib"]])
             say(f"  {what}: {t['bytes']} bytes for {t['present_gib']:.2f} "
                 f"GiB present, {t['span_gib']:.2f} GiB spanned")
-            self.row(f"tracking bytes per GiB present ({what}; "
-                     f"{t['present_gib']:.2f} GiB present of "
-                     f"{t['span_gib']:.2f} spanned)", "ours",
+            measure = (f"tracking bytes per GiB present ({what}; "
+                       f"{t['present_gib']:.2f} GiB present of "
+                       f"{t['span_gib']:.2f} spanned)")
+            self.row(measure, "upstream", "0 (PG_reported, a page flag)")
+            self.row(measure, "ours",
                      f"{t['bytes'] / t['present_gib']:.1f} "
                      f"({t['bytes']} bytes)")
-        self.row("tracking bytes per GiB present", "upstream",
-                 "0 (PG_reported, a page flag)")
 
     # 6
-    def scaling(self, reps, seconds):
+    def scaling(self, reps, seconds, ret2, pf2):
+        """@ret2, @pf2: the 2048 MiB results of workloads 1 (anon) and 3
+        (THP on), which use the same settings."""
         sizes = [1024, 2048, 4096, 8192]
-        step(f"scaling: guests of {', '.join(str(s) for s in sizes)} MiB, "
-             f"half freed (anonymous), and the page-fault loop; {reps} "
-             f"rounds of each")
-        ret = {}
+        step(f"scaling: guests of {', '.join(str(s) for s in sizes)} MiB "
+             f"(2048 from above), half freed (anonymous), and the "
+             f"page-fault loop; {reps} rounds of each")
+        ret = {2048: ret2}
         for mem in sizes:
+            if mem in ret:
+                continue
             res = {c: [] for c in ("upstream", "ours")}
             for rep in range(reps):
                 for cfg in res:
@@ -326,8 +334,8 @@ class Bench:
                          f"back, {mem} MiB guest", cfg, _median_spread(
                              [r["t90"] for r in ret[mem][cfg]]))
         for mem in sizes:
-            res = self.page_faults(mem, seconds, ["on"], reps,
-                                   label=f", {mem} MiB guest")["on"]
+            res = pf2 if mem == 2048 else self.page_faults(
+                mem, seconds, ["on"], reps, label=f", {mem} MiB guest")["on"]
             self.pf_rows({"on": res}, label=f", {mem} MiB guest")
 
 
@@ -337,23 +345,45 @@ def main(kernels, initrd, base_version, quick=False, only=None):
     if unknown:
         raise HarnessError(f"unknown workload(s) {', '.join(unknown)}; "
                            f"choose from {', '.join(WORKLOADS)}")
-    seconds = 10 if quick else 20
+    seconds = 10
     mem = 2048
     ensure_dir(OUT)
     t_start = time.monotonic()
 
-    b.returns(mem)
+    # Scaling reuses the 2048 MiB runs of 1 (anon) and 3 (THP on).
+    scaling = b.want("scaling") and not quick
+    for w in ("return", "pf") if scaling else ():
+        if w not in b.want_list():
+            b.only.append(w)
+    failed = []
+
+    def attempt(name, fn):
+        """A workload that fails leaves a line in the table and the
+        others still run; the command fails at the end."""
+        try:
+            return fn()
+        except HarnessError as e:
+            say(f"FAIL {name}: {e}")
+            failed.append(name)
+            b.row(f"{name}: FAILED ({str(e).splitlines()[0][:120]})",
+                  "ours", "")
+            return None
+
+    ret = attempt("time to return / footprint", lambda: b.returns(mem))
+    pf = None
     if b.want("pf") or b.want("churn"):
         thps = ["on"] if quick else ["on", "off"]
-        res = b.page_faults(mem, seconds, thps, b.reps)
-        if b.want("pf"):
-            b.pf_rows(res)
-        if b.want("churn"):
-            b.churn_rows(res)
+        pf = attempt("page faults / churn",
+                     lambda: b.page_faults(mem, seconds, thps, b.reps))
+        if pf and b.want("pf"):
+            b.pf_rows(pf)
+        if pf and b.want("churn"):
+            b.churn_rows(pf)
     if b.want("tracking"):
-        b.tracking()
-    if b.want("scaling") and not quick:
-        b.scaling(3, 10)
+        attempt("tracking", b.tracking)
+    if scaling and ret and pf:
+        attempt("scaling", lambda: b.scaling(min(3, b.reps), seconds,
+                                             ret["anon"], pf["on"]))
     took = time.monotonic() - t_start
 
     qemu = subprocess.run(["qemu-system-x86_64", "--version"],
@@ -366,19 +396,38 @@ def main(kernels, initrd, base_version, quick=False, only=None):
             f"{os.cpu_count()} host CPUs ({platform.machine()}), guests of "
             f"2 vCPUs and {mem} MiB unless the row says otherwise; "
             f"{b.reps} rounds interleaved (scaling: 3); median (min..max).")
-    lines = [head, "", "| measure | config | value |", "| --- | --- | --- |"]
-    lines += [f"| {m} | {c} | {v} |" for m, c, v in b.rows]
-    table = "\n".join(lines) + "\n"
+    table = head + "\n\n" + pivot(b.rows)
     with open(os.path.join(OUT, "bench.md"), "w") as f:
         f.write(table)
     # Only a complete run replaces the README's table.
-    if not only:
+    if not only and not failed:
         _update_readme(table)
     with open(os.path.join(OUT, "bench-raw.csv"), "w", newline="") as f:
         csv.writer(f).writerows(b.raw)
     say("\n" + table)
     say(f"table: {OUT}/bench.md, raw samples: {OUT}/bench-raw.csv")
+    if failed:
+        raise HarnessError(f"benchmark workloads failed: {', '.join(failed)}"
+                           f" (the README's table was left as it was)")
     return table
+
+
+def pivot(rows):
+    """A Markdown table of (measure, config, value) rows: one line per
+    measure, one column per configuration, in the order first seen."""
+    order, cells = [], {}
+    for m, c, v in rows:
+        if m not in cells:
+            order.append(m)
+            cells[m] = {}
+        cells[m][c] = v
+    lines = ["| measure | " + " | ".join(CONFIGS) + " |",
+             "| --- |" + " --- |" * len(CONFIGS)]
+    for m in order:
+        lines.append(f"| {m} | "
+                     + " | ".join(cells[m].get(c, "") for c in CONFIGS)
+                     + " |")
+    return "\n".join(lines) + "\n"
 
 
 def _update_readme(table):
