@@ -164,9 +164,6 @@ class Bench:
     def want(self, workload):
         return not self.only or workload in self.only
 
-    def want_list(self):
-        return self.only if self.only else WORKLOADS
-
     def row(self, measure, cfg, value):
         self.rows.append((measure, cfg, value))
 
@@ -309,10 +306,11 @@ class Bench:
         """@ret2, @pf2: the 2048 MiB results of workloads 1 (anon) and 3
         (THP on), which use the same settings."""
         sizes = [1024, 2048, 4096, 8192]
-        step(f"scaling: guests of {', '.join(str(s) for s in sizes)} MiB "
-             f"(2048 from above), half freed (anonymous), and the "
-             f"page-fault loop; {reps} rounds of each")
-        ret = {2048: ret2}
+        step(f"scaling: guests of {', '.join(str(s) for s in sizes)} MiB"
+             + (" (2048 from above)" if ret2 and pf2 else "")
+             + f", half freed (anonymous), and the page-fault loop; {reps} "
+             f"rounds of each")
+        ret = {2048: ret2} if ret2 else {}
         for mem in sizes:
             if mem in ret:
                 continue
@@ -334,7 +332,7 @@ class Bench:
                          f"back, {mem} MiB guest", cfg, _median_spread(
                              [r["t90"] for r in ret[mem][cfg]]))
         for mem in sizes:
-            res = pf2 if mem == 2048 else self.page_faults(
+            res = pf2 if mem == 2048 and pf2 else self.page_faults(
                 mem, seconds, ["on"], reps, label=f", {mem} MiB guest")["on"]
             self.pf_rows({"on": res}, label=f", {mem} MiB guest")
 
@@ -350,11 +348,9 @@ def main(kernels, initrd, base_version, quick=False, only=None):
     ensure_dir(OUT)
     t_start = time.monotonic()
 
-    # Scaling reuses the 2048 MiB runs of 1 (anon) and 3 (THP on).
+    # Scaling reuses the 2048 MiB runs of 1 (anon) and 3 (THP on) when
+    # they run too; ONLY=scaling measures 2048 MiB itself.
     scaling = b.want("scaling") and not quick
-    for w in ("return", "pf") if scaling else ():
-        if w not in b.want_list():
-            b.only.append(w)
     failed = []
 
     def attempt(name, fn):
@@ -381,9 +377,10 @@ def main(kernels, initrd, base_version, quick=False, only=None):
             b.churn_rows(pf)
     if b.want("tracking"):
         attempt("tracking", b.tracking)
-    if scaling and ret and pf:
-        attempt("scaling", lambda: b.scaling(min(3, b.reps), seconds,
-                                             ret["anon"], pf["on"]))
+    if scaling:
+        attempt("scaling", lambda: b.scaling(
+            min(3, b.reps), seconds, (ret or {}).get("anon"),
+            (pf or {}).get("on")))
     took = time.monotonic() - t_start
 
     qemu = subprocess.run(["qemu-system-x86_64", "--version"],
