@@ -414,6 +414,9 @@ def main(variant, only=None):
         interop.matrix(res, bz, initrd)
     res.run("scenario: unbind/rebind virtio_balloon while reporting",
             lambda: interop.rebind(bz, initrd))
+    res.run("scenario: live migration with free page hinting and reporting",
+            lambda: interop.describe_migration(
+                interop.migration(bz, initrd, hint=True, reporting=True)))
 
     step("reliability on the debug kernel (Kconfig.debug)")
     if not only or "reliability" in only:

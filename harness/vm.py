@@ -158,6 +158,8 @@ class VM:
         self.cpu = cpu
         # Appended to -m, e.g. ",slots=2,maxmem=2G" for memory hotplug.
         self.mem_opts = ""
+        # KiB of RAM added to mem_mib (see interop.MIGRATION_EXTRA_KIB).
+        self.mem_extra_kib = 0
         self.params = params or {}
         self.balloon_props = balloon_props or {}
         self.qemu_args = list(qemu_args or [])
@@ -183,6 +185,11 @@ class VM:
             args.append(self.append)
         return " ".join(args)
 
+    def _mem_size(self):
+        if self.mem_extra_kib:
+            return f"{self.mem_mib * 1024 + self.mem_extra_kib}K"
+        return f"{self.mem_mib}M"
+
     def qemu_cmd(self):
         props = {"id": "balloon0",
                  "free-page-reporting": "on" if self.reporting else "off"}
@@ -206,7 +213,7 @@ class VM:
         if self.numa_nodes > 1:
             smp += f",sockets={self.numa_nodes}"
         return [QEMU, "-accel", self.accel, "-M", "q35", "-cpu", cpu,
-                "-smp", smp, "-m", f"{self.mem_mib}M{self.mem_opts}",
+                "-smp", smp, "-m", self._mem_size() + self.mem_opts,
                 "-nodefaults", "-display", "none", "-no-reboot",
                 "-kernel", self.kernel, "-initrd", self.initrd,
                 "-append", self.cmdline(),

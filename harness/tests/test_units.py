@@ -137,6 +137,30 @@ class MarkerTest(unittest.TestCase):
         self.assertEqual(v.markers[0].num("memfree_kb"), 123)
 
 
+class RamSizeTest(unittest.TestCase):
+    def _m(self, v):
+        cmd = v.qemu_cmd()
+        return cmd[cmd.index("-m") + 1]
+
+    def test_plain_and_extra(self):
+        v = vm.VM("unit", "bz", "initrd", mem_mib=1024)
+        self.assertEqual(self._m(v), "1024M")
+        v.mem_extra_kib = 8
+        v.mem_opts = ",slots=2,maxmem=4G"
+        self.assertEqual(self._m(v), "1048584K,slots=2,maxmem=4G")
+
+    def test_migration_size_avoids_qemu_fast_path(self):
+        # QEMU 7.2 syncs the dirty bitmap of a RAM block 64 pages at a time
+        # (without the TCG TLB reset) only when its size is a multiple of
+        # 64 pages; the migration guests must not be.
+        from harness import interop
+        if vm.detect_accel() != "tcg":
+            self.skipTest("only TCG needs it")
+        size = (interop.GUEST_MIB << 20) + (interop.MIGRATION_EXTRA_KIB << 10)
+        self.assertNotEqual(size % (64 * 4096), 0)
+        self.assertEqual(size % 8192, 0)  # QEMU's RAM size granularity
+
+
 class DiscardWatchTest(unittest.TestCase):
     """The watcher parses QEMU's trace line and judges a range by the
     pagemap of the traced process: here this process, with one mapping it

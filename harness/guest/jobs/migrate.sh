@@ -1,14 +1,35 @@
 # SPDX-License-Identifier: GPL-2.0
-# Keep freeing memory, one tick a second, until the host stops the guest:
-# the host migrates it meanwhile and watches the ticks (and the engine's
-# reported bytes) go on on the destination.
+# The data-integrity stress (page_reporting_stress) while the host
+# migrates the guest. Every progress line of the stress becomes a "tick"
+# with the engine's counters, so the host sees, on the source and then on
+# the destination, that the guest runs and that every word it wrote before,
+# during and after the migration reads back (mismatches=0). When the host
+# says "stop", the stress ends and frees its memory, and one "idle" line a
+# second shows what the engine reports from then on.
 . /jobs/lib.sh
 mark_balloon
+counters() {
+	echo "reported_bytes=$(prstat reported_bytes) backoff=$(prstat backoff) memfree_kb=$(meminfo MemFree)"
+}
+page_reporting_stress --seconds 100000 --mib "$(param mib 128)" \
+	--seed "$(param seed 1)" --dir /tmp --progress-sec 1 2>&1 |
+while read -r line; do
+	case $line in
+	"stress: seconds="*)
+		mark "tick ${line#stress: } $(counters)"
+		;;
+	*)
+		echo "$line"
+		;;
+	esac
+done &
+reader=$!
+wait_host stop
+killall page_reporting_stress
+wait "$reader"
 i=0
 while :; do
-	dd if=/dev/zero of=/tmp/churn bs=1M count="$(param mib 128)" 2>/dev/null
-	rm /tmp/churn
-	sleep 1
 	i=$((i + 1))
-	mark "tick n=$i reported_bytes=$(prstat reported_bytes) memfree_kb=$(meminfo MemFree)"
+	mark "idle n=$i $(counters)"
+	sleep 1
 done
