@@ -164,24 +164,30 @@ def matrix(res, bz, initrd):
 # --- scenarios
 
 # Debian 12's QEMU 7.2 loses guest stores during a live migration under
-# TCG: the fast path of cpu_physical_memory_sync_dirty_bitmap() clears
-# dirty bits 64 pages at a time without resetting the TCG TLB, so a page
-# the guest keeps writing after the first sync is not sent again (fixed
-# in QEMU 9.0 by "physmem: Fix migration dirty bitmap coherency with TCG
-# memory access", not backported to 7.2+dfsg-7+deb12u18). The destination
-# then runs on stale memory and crashes within seconds, with the
-# unpatched kernel and with every balloon feature off as well. A RAM
-# block whose size is not a multiple of 64 pages takes the slow path,
-# which does reset the TLB: the migration guests get 8 KiB more than
-# GUEST_MIB. Under KVM the kernel tracks dirty pages and none is needed.
+# TCG. The fast path of cpu_physical_memory_sync_dirty_bitmap(), taken for
+# a RAM block whose offset and size are multiples of 64 pages, clears the
+# dirty bits a word at a time without resetting the TCG TLB: a store
+# through a TLB entry filled before the sync does not take the notdirty
+# path again, so the page is not sent again (fixed in QEMU 9.0 by
+# "physmem: Fix migration dirty bitmap coherency with TCG memory access";
+# not in 7.2+dfsg-7+deb12u18). The destination then runs on stale memory
+# and crashes or hangs within seconds, with the unpatched kernel and every
+# balloon feature off as well. The slow path, which does reset the TLB, is
+# taken when the size is not a multiple of 64 pages: the migration guests
+# get 8 KiB (the step QEMU rounds -m to) more than GUEST_MIB. pc.ram is the
+# only block the guest writes. Under KVM the kernel tracks dirty pages.
 MIGRATION_EXTRA_KIB = 8 if detect_accel() == "tcg" else 0
 # Bytes per second for the migration stream: slow enough that the bulk
-# stage lasts seconds, so that hinting and reporting run during it.
+# stage lasts seconds, so that hinting and reporting run during it. After
+# MIGRATION_SLOW_S the limit goes, so that a fast guest (KVM) that dirties
+# more than this per second still converges.
 MIGRATION_BANDWIDTH = 32 << 20
+MIGRATION_SLOW_S = 30
 # The destination QEMU's RSS must drop by REPORT_MIN_MIB, half of what the
-# stopped stress frees (pr.mib), within REPORT_WAIT seconds: the engine's
-# longest wait (64 x 2 s) and a margin.
-REPORT_WAIT = 200
+# stopped stress frees (pr.mib), within REPORT_WAIT seconds. The engine may
+# wait PR_BACKOFF_MAX x max_delay_ms (128 s) after the stress's churn, and
+# a block needs two passes (probation): 64 x 2 s, then up to 32 x 2 s.
+REPORT_WAIT = 300
 MIGRATION_STRESS_MIB = 128
 REPORT_MIN_MIB = MIGRATION_STRESS_MIB // 2
 
@@ -198,16 +204,27 @@ def _no_mismatch(vm):
 
 
 def _wait_ticks(vm, count, timeout):
-    """Wait until @vm printed @count ticks; return the last one."""
+    """Wait until @vm printed @count ticks, none with a mismatch; return
+    the last one."""
     deadline = time.monotonic() + timeout
-    while len(_ticks(vm)) < count:
+    while True:
+        with vm.cond:
+            seen = len(vm.markers)
+        _no_mismatch(vm)
+        ticks = _ticks(vm)
+        if len(ticks) >= count:
+            return ticks[-1]
         assert time.monotonic() < deadline, (
-            f"guest '{vm.name}': {len(_ticks(vm))} ticks of {count} "
+            f"guest '{vm.name}': {len(ticks)} ticks of {count} "
             f"within {timeout}s")
-        vm.wait_marker("tick", after=len(vm.markers),
+        vm.wait_marker("tick", after=seen,
                        timeout=deadline - time.monotonic() + 1)
-    _no_mismatch(vm)
-    return _ticks(vm)[-1]
+
+
+def _rss_kib(vm):
+    rss = vm.rss_kib()
+    assert rss is not None, f"no RSS for QEMU of '{vm.name}'"
+    return rss
 
 
 def migration(bz, initrd, hint=True, reporting=True, tag="", ram_fix=True):
@@ -221,7 +238,7 @@ def migration(bz, initrd, hint=True, reporting=True, tag="", ram_fix=True):
     (see MIGRATION_EXTRA_KIB); False shows QEMU's bug."""
     props, qargs = hint_args(hint)
     common = dict(job="migrate", mem_mib=GUEST_MIB, balloon_props=props,
-                  params={"mib": MIGRATION_STRESS_MIB}, timeout=600,
+                  params={"mib": MIGRATION_STRESS_MIB}, timeout=1200,
                   reporting=reporting)
     src = VM(f"migrate{tag}-src", bz, initrd, qemu_args=qargs, **common)
     dst = VM(f"migrate{tag}-dst", bz, initrd, qemu_args=qargs, **common)
@@ -243,6 +260,7 @@ def migration(bz, initrd, hint=True, reporting=True, tag="", ram_fix=True):
             n_before = len(_ticks(src))
             t0 = time.monotonic()
             src.qmp.cmd("migrate", uri=f"unix:{sock}")
+            unlimited = False
             while True:
                 st = src.qmp.cmd("query-migrate")
                 status = st.get("status")
@@ -252,47 +270,69 @@ def migration(bz, initrd, hint=True, reporting=True, tag="", ram_fix=True):
                     f"migration {status}: {st}"
                 assert time.monotonic() - t0 < 300, \
                     f"migration not done after 300s: {st}"
+                if not unlimited and time.monotonic() - t0 > MIGRATION_SLOW_S:
+                    src.qmp.cmd("migrate-set-parameters",
+                                **{"max-bandwidth": 1 << 40})
+                    unlimited = True
                 time.sleep(0.2)
             took = time.monotonic() - t0
             ram = st.get("ram", {})
+            # A word the migration lost on the source side shows up there
+            # first (the stress then stops ticking).
+            _no_mismatch(src)
             on_src = _ticks(src)[-1]
             # Hinting holds every free block it hands to the host until
-            # the migration ends: the source's free memory shows it ran.
-            low = min((m.num("memfree_kb") >> 10
-                       for m in _ticks(src)[n_before:]), default=-1)
+            # the migration ends: the source's free memory shows whether
+            # it ran.
+            during = [m.num("memfree_kb") >> 10
+                      for m in _ticks(src)[n_before:]]
+            assert during, "no tick from the source during the migration"
+            low, free0 = min(during), before.num("memfree_kb") >> 10
             if hint:
-                assert 0 <= low < GUEST_MIB // 4, (
-                    f"free page hinting did not run: MemFree stayed at "
-                    f"{low} MiB or more during the migration")
-            # The destination carries on from where the source stopped:
-            # its ticks continue the source's seconds and counters.
+                assert low < free0 // 2, (
+                    f"free page hinting did not run: MemFree {free0} MiB "
+                    f"before, never below {low} MiB during the migration")
+            else:
+                assert low >= free0 // 2, (
+                    f"MemFree fell from {free0} to {low} MiB without "
+                    f"hinting")
+            # The destination carries on where the source stopped; ten
+            # ticks are ten rounds, each re-verifying every live word.
             first = dst.wait_marker("tick", timeout=120)
-            assert int(first.fields["rounds"]) >= int(
-                on_src.fields["rounds"]), (
-                f"destination did not continue the source: {first.raw} "
-                f"after {on_src.raw}")
             last = _wait_ticks(dst, 10, 180)
-            # Stop the stress: it frees its memory, which the engine must
-            # report here. The stress churned, so the engine may have
-            # backed off to its limit (PR_BACKOFF_MAX x max_delay_ms,
-            # 128 s by default) before it reports.
-            n = len(dst.markers)
+            # Stop the stress: it frees its memory (verifying it once
+            # more), which the engine must report here.
+            with dst.cond:
+                n = len(dst.markers)
             r_stop = _ticks(dst)[-1].num("reported_bytes")
-            rss_stop = rss_end = dst.rss_kib()
+            rss_stop = rss_end = _rss_kib(dst)
             dst.send("stop")
             t_stop = time.monotonic()
-            idle = dst.wait_marker("idle", after=n, timeout=60)
+            ended = dst.wait_marker("stress-exit", after=n, timeout=120)
             _no_mismatch(dst)
+            assert ended.num("rc") == 0, (
+                f"the stress failed on the destination: {ended.raw}; see "
+                f"{dst.dir}/console.log")
+            assert _ticks(dst, n), "the stress printed no final line"
+            idle = dst.wait_marker("idle", after=n, timeout=60)
             # The host's view: the destination QEMU gives the memory back.
             while (reporting and rss_stop - rss_end < REPORT_MIN_MIB << 10):
                 assert time.monotonic() - t_stop < REPORT_WAIT, (
                     f"no reporting on the destination within "
                     f"{REPORT_WAIT}s: QEMU RSS {rss_stop >> 10} -> "
                     f"{rss_end >> 10} MiB; {idle.raw}")
-                idle = dst.wait_marker("idle", after=len(dst.markers),
-                                       timeout=60)
-                rss_end = dst.rss_kib()
+                with dst.cond:
+                    seen = len(dst.markers)
+                idle = dst.wait_marker("idle", after=seen, timeout=60)
+                rss_end = _rss_kib(dst)
             waited = time.monotonic() - t_stop
+            reported = (idle.num("reported_bytes") - r_stop) / 2**20
+            # The guest's view agrees (a kernel without the engine's
+            # statistics shows backoff=0).
+            if reporting and last.fields["backoff"] != "0":
+                assert reported >= REPORT_MIN_MIB, (
+                    f"the host got memory back but the engine counts "
+                    f"{reported:.0f} MiB reported: {idle.raw}")
             bad = splats(src.console() + dst.console())
             assert not bad, "kernel problems:\n" + "\n".join(bad[:10])
             dst.quit()
@@ -304,7 +344,7 @@ def migration(bz, initrd, hint=True, reporting=True, tag="", ram_fix=True):
             "src": on_src, "dst_first": first, "dst_last": last,
             "verified_mib": (last.num("verified_bytes")
                              - before.num("verified_bytes")) / 2**20,
-            "reported_mib": (idle.num("reported_bytes") - r_stop) / 2**20,
+            "reported_mib": reported,
             "report_after": waited, "backoff": int(last.fields["backoff"]),
             "rss_stop": rss_stop / 1024, "rss_end": rss_end / 1024,
             "reporting": reporting}
@@ -376,8 +416,8 @@ def migration_runs(bz, initrd, runs=3, ram_fix=True, tag=""):
                               tag=name, ram_fix=ram_fix)
                 passed += 1
                 say(f"      ok   {describe_migration(r)}")
-            except (AssertionError, HarnessError) as e:
-                first = str(e).strip().splitlines()[0]
+            except (AssertionError, HarnessError, OSError) as e:
+                first = (str(e).strip().splitlines() or [repr(e)])[0]
                 why.append(first[:120])
                 say(f"      FAIL {first[:160]}")
         rows.append((hint, reporting, passed, why))

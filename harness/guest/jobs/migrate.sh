@@ -4,19 +4,25 @@
 # with the engine's counters, so the host sees, on the source and then on
 # the destination, that the guest runs and that every word it wrote before,
 # during and after the migration reads back (mismatches=0). When the host
-# says "stop", the stress ends and frees its memory, and one "idle" line a
-# second shows what the engine reports from then on.
+# says "stop", the stress ends (it frees and verifies its memory once more,
+# prints a last line and exits 0 unless a word was wrong), and one "idle"
+# line a second shows what the engine reports from then on.
 . /jobs/lib.sh
 mark_balloon
 counters() {
 	echo "reported_bytes=$(prstat reported_bytes) backoff=$(prstat backoff) memfree_kb=$(meminfo MemFree)"
 }
-page_reporting_stress --seconds 100000 --mib "$(param mib 128)" \
-	--seed "$(param seed 1)" --dir /tmp --progress-sec 1 2>&1 |
-while read -r line; do
+{
+	page_reporting_stress --seconds 100000 --mib "$(param mib 128)" \
+		--seed "$(param seed 1)" --dir /tmp --progress-sec 1 2>&1
+	echo "stress-exit rc=$?"
+} | while read -r line; do
 	case $line in
 	"stress: seconds="*)
 		mark "tick ${line#stress: } $(counters)"
+		;;
+	"stress-exit "*)
+		mark "$line"
 		;;
 	*)
 		echo "$line"
