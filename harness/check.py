@@ -335,6 +335,8 @@ def reliability_checks(res, initrd):
          lambda: reliability.balloon(bz, initrd)),
         ("reliability: unbind/rebind on the debug kernel",
          lambda: interop.rebind(bz, initrd, leak_check=False)),
+        ("reliability: device hot-unplug on the debug kernel",
+         lambda: interop.unplug(bz, initrd, leak_check=False)),
     ]
     for name, fn in scenarios:
         ok = res.run(name, fn)
@@ -414,6 +416,8 @@ def main(variant, only=None):
         interop.matrix(res, bz, initrd)
     res.run("scenario: unbind/rebind virtio_balloon while reporting",
             lambda: interop.rebind(bz, initrd))
+    res.run("scenario: hot-unplug and re-plug of the device while reporting",
+            lambda: interop.unplug(bz, initrd))
     res.run("scenario: live migration with free page hinting and reporting",
             lambda: interop.describe_migration(
                 interop.migration(bz, initrd, hint=True, reporting=True)))

@@ -122,6 +122,23 @@ class Qmp:
                     raise HarnessError(f"QMP {name}: {r['error']}")
                 return r.get("return")
 
+    def wait_event(self, name, timeout, **data):
+        """Pop the first event @name whose data has @data; events come
+        with replies, so this polls with query-status."""
+        limit = time.monotonic() + timeout
+        while True:
+            with self.lock:
+                for i, ev in enumerate(self.events):
+                    if ev["event"] == name and all(
+                            ev.get("data", {}).get(k) == v
+                            for k, v in data.items()):
+                        return self.events.pop(i)
+            if time.monotonic() > limit:
+                raise HarnessError(f"no QMP event {name} {data} within "
+                                   f"{timeout}s")
+            time.sleep(0.1)
+            self.cmd("query-status")
+
     def close(self):
         try:
             self.sock.close()
@@ -160,6 +177,9 @@ class VM:
         self.mem_opts = ""
         # KiB of RAM added to mem_mib (see interop.MIGRATION_EXTRA_KIB).
         self.mem_extra_kib = 0
+        # The id of a PCIe root port to put the balloon behind, so that
+        # the host can unplug it (q35's root complex has no hotplug).
+        self.balloon_port = None
         self.params = params or {}
         self.balloon_props = balloon_props or {}
         self.qemu_args = list(qemu_args or [])
@@ -190,15 +210,24 @@ class VM:
             return f"{self.mem_mib * 1024 + self.mem_extra_kib}K"
         return f"{self.mem_mib}M"
 
-    def qemu_cmd(self):
+    def balloon_device(self):
+        """Properties of the balloon device, as -device takes them."""
         props = {"id": "balloon0",
                  "free-page-reporting": "on" if self.reporting else "off"}
+        if self.balloon_port:
+            props["bus"] = self.balloon_port
         props.update(self.balloon_props)
-        dev = "virtio-balloon-pci," + ",".join(f"{k}={v}"
-                                               for k, v in props.items())
+        return props
+
+    def qemu_cmd(self):
+        dev = "virtio-balloon-pci," + ",".join(
+            f"{k}={v}" for k, v in self.balloon_device().items())
         cpu = self.cpu or ("host" if self.accel == "kvm" else "max")
         d = self.dir
         extra = ["-device", dev] if self.balloon else []
+        if self.balloon_port:
+            extra[:0] = ["-device", f"pcie-root-port,id={self.balloon_port}"
+                         ",chassis=1"]
         if self.numa_nodes > 1:
             # Equal nodes, vCPUs spread round-robin.
             size = self.mem_mib // self.numa_nodes
@@ -413,6 +442,33 @@ class VM:
         except OSError:
             pass
         return None
+
+    def ram_rss_kib(self):
+        """Resident memory of the guest's RAM in the QEMU process (KiB):
+        the Rss of the anonymous mappings as large as a RAM block (one, or
+        one per NUMA node), from /proc/PID/smaps. Unlike VmRSS it leaves
+        out QEMU's own memory, TCG's translation cache first, which grows
+        while the guest runs new code. None if QEMU is gone or no mapping
+        has that size."""
+        total = self.mem_mib * 1024 + self.mem_extra_kib
+        size = total // self.numa_nodes
+        rss, found, match = 0, 0, False
+        try:
+            with open(f"/proc/{self.proc.pid}/smaps") as f:
+                for line in f:
+                    k, _, rest = line.partition(" ")
+                    if "-" in k and not k.endswith(":"):
+                        # perms offset dev inode [path]
+                        cur, match = rest.split(), False
+                    elif k == "Size:":
+                        match = (int(rest.split()[0]) == size
+                                 and cur[0] == "rw-p" and len(cur) == 4)
+                        found += match
+                    elif k == "Rss:" and match:
+                        rss += int(rest.split()[0])
+        except OSError:
+            return None
+        return rss if found == self.numa_nodes else None
 
     def enable_guest_stats(self, period=1):
         self.qmp.cmd("qom-set", path="/machine/peripheral/balloon0",

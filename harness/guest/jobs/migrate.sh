@@ -9,8 +9,15 @@
 # line a second shows what the engine reports from then on.
 . /jobs/lib.sh
 mark_balloon
+# Free memory in buddy blocks of order 9 (2 MiB on x86-64) or more: what a
+# reporter could give back.
+free_big_kb() {
+	# Counts per order start in field 5; busybox awk has no "^".
+	awk '{ for (o = 9; o + 5 <= NF; o++) { n = 4; for (i = 0; i < o; i++) n *= 2; kb += $(o + 5) * n } }
+	     END { print kb + 0 }' /proc/buddyinfo
+}
 counters() {
-	echo "reported_bytes=$(prstat reported_bytes) backoff=$(prstat backoff) memfree_kb=$(meminfo MemFree)"
+	echo "reported_bytes=$(prstat reported_bytes) backoff=$(prstat backoff) memtotal_kb=$(meminfo MemTotal) memfree_kb=$(meminfo MemFree) free_big_kb=$(free_big_kb)"
 }
 {
 	page_reporting_stress --seconds 100000 --mib "$(param mib 128)" \

@@ -1,0 +1,44 @@
+# SPDX-License-Identifier: GPL-2.0
+# The host removes the virtio-balloon device (QMP device_del, ACPI PCI
+# hotplug) while the engine reports, then plugs a new one in. Each round
+# frees pr.mib MiB and says so; the host waits a different time in each
+# round and removes the device, before, during or after the pass that
+# reports the freed memory. Once the device is gone no block may stay
+# isolated; once the new device is bound, the next round starts; after the
+# last one, reporting must resume.
+. /jobs/lib.sh
+drv=/sys/bus/virtio/drivers/virtio_balloon
+bound() {
+	ls -d $drv/virtio* >/dev/null 2>&1
+}
+mib=$(param mib 256)
+rounds=$(param rounds 6)
+bound || { echo "unplug: no virtio_balloon device"; exit 1; }
+sleep 2
+mark "start memfree_kb=$(meminfo MemFree) slab_kb=$(meminfo Slab)"
+i=0
+while [ $i -lt "$rounds" ]; do
+	before=$(prstat reported_bytes)
+	dd if=/dev/zero of=/tmp/churn bs=1M count="$mib" 2>/dev/null
+	rm /tmp/churn
+	mark "freed n=$i"
+	wait_host removed
+	bound && { echo "unplug: driver still bound after removal"; exit 1; }
+	mark "removed n=$i isolated=$(prstat isolated_now) before=$before reported_bytes=$(prstat reported_bytes) memfree_kb=$(meminfo MemFree)"
+	wait_host added
+	t=0
+	until bound; do
+		[ $t -lt 600 ] || { echo "unplug: no driver 60 s after device_add"; exit 1; }
+		usleep 100000
+		t=$((t + 1))
+	done
+	mark_balloon
+	i=$((i + 1))
+done
+sleep 3
+before=$(prstat reported_bytes)
+dd if=/dev/zero of=/tmp/churn bs=1M count="$mib" 2>/dev/null
+rm /tmp/churn
+sleep 5
+mark "resumed before=$before after=$(prstat reported_bytes) isolated=$(prstat isolated_now) memfree_kb=$(meminfo MemFree) slab_kb=$(meminfo Slab)"
+exit 0
