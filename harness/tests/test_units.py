@@ -149,6 +149,37 @@ class RamSizeTest(unittest.TestCase):
         v.mem_opts = ",slots=2,maxmem=4G"
         self.assertEqual(self._m(v), "1048584K,slots=2,maxmem=4G")
 
+    def test_ram_rss_counts_the_ram_mapping_only(self):
+        # Stand in for QEMU: this process, with one private anonymous
+        # mapping of the RAM size (2 MiB + 8 KiB) of which 1 MiB is
+        # touched. PROT_NONE pages on both sides keep it from merging with
+        # a neighbour.
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.mmap.restype = ctypes.c_void_p
+        libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int,
+                              ctypes.c_int, ctypes.c_int, ctypes.c_long]
+        libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t,
+                                  ctypes.c_int]
+        libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+        page, size = 4096, (2 << 20) + 8192
+        total = size + 2 * page
+        base = libc.mmap(None, total, mmap.PROT_READ | mmap.PROT_WRITE,
+                         mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1, 0)
+        self.assertNotEqual(base, ctypes.c_void_p(-1).value)
+        try:
+            self.assertEqual(libc.mprotect(base, page, 0), 0)
+            self.assertEqual(libc.mprotect(base + page + size, page, 0), 0)
+            ctypes.memset(base + page, 1, 1 << 20)
+            v = vm.VM("unit", "bz", "initrd", mem_mib=2)
+            v.mem_extra_kib = 8
+            v.proc = type("P", (), {"pid": os.getpid()})()
+            self.assertEqual(v.ram_rss_kib(), 1024)
+            # No mapping of that size: None, not a wrong number.
+            v.mem_extra_kib = 12
+            self.assertIsNone(v.ram_rss_kib())
+        finally:
+            libc.munmap(base, total)
+
     def test_migration_size_avoids_qemu_fast_path(self):
         # QEMU 7.2 syncs the dirty bitmap of a RAM block 64 pages at a time
         # (without the TCG TLB reset) only when its size is a multiple of
