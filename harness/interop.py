@@ -186,9 +186,11 @@ MIGRATION_BANDWIDTH = 32 << 20
 MIGRATION_SLOW_S = 30
 # After the stress stops, within REPORT_WAIT seconds, the guest RAM
 # resident in the destination QEMU must drop by REPORT_MIN_MIB, half of
-# what the stress frees (pr.mib), and the host may hold no more than
-# REPORT_SLACK_MIB of the guest's reportable memory (free blocks of order 9
-# or more, /proc/buddyinfo): resident <= RAM - reportable + slack. The
+# what the stress frees (pr.mib), and resident <= RAM - reportable +
+# REPORT_SLACK_MIB, reportable being the free blocks of order 9 or more
+# (/proc/buddyinfo). The left side minus the right is a lower bound of the
+# reportable memory the host still holds (used memory the destination
+# never got written is not resident either); with THP it is close. The
 # engine may wait PR_BACKOFF_MAX x max_delay_ms (128 s) after the stress's
 # churn, and a block needs two passes (probation): 64 x 2 s, then up to
 # 32 x 2 s.
@@ -234,9 +236,10 @@ def _ram_rss_kib(vm):
 
 
 def _free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on (the destination
-    QEMU binds it a moment later; a port taken in between fails the run
-    with QEMU's error)."""
+    """A TCP port on 127.0.0.1 that nothing listens on. The destination
+    QEMU binds it a moment later; if another process took it in between,
+    that QEMU exits at start and the run fails with its "Address already
+    in use" from qemu.log."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -332,7 +335,7 @@ def migration(bz, initrd, hint=True, reporting=True, tag="", ram_fix=True):
             assert _ticks(dst, n), "the stress printed no final line"
             idle = dst.wait_marker("idle", after=n, timeout=60)
             # The host's view: the destination QEMU gives the memory back.
-            # after-stop.tsv keeps every second of it.
+            # after-stop.tsv has one row per idle line until it has.
             log = open(os.path.join(dst.dir, "after-stop.tsv"), "w")
             log.write("seconds\tram_rss_kib\tvm_rss_kib\theld_kib\tguest\n")
             ram_kib = dst.mem_mib * 1024 + dst.mem_extra_kib
@@ -348,7 +351,7 @@ def migration(bz, initrd, hint=True, reporting=True, tag="", ram_fix=True):
                     assert time.monotonic() - t_stop < REPORT_WAIT, (
                         f"no reporting on the destination within "
                         f"{REPORT_WAIT}s: guest RAM resident in QEMU "
-                        f"{rss_stop >> 10} -> {rss_end >> 10} MiB, up to "
+                        f"{rss_stop >> 10} -> {rss_end >> 10} MiB, at least "
                         f"{held >> 10} MiB of it reportable; engine reported "
                         f"{(idle.num('reported_bytes') - r_stop) >> 20} "
                         f"MiB since the stop; {idle.raw}; see "
@@ -393,18 +396,19 @@ def describe_migration(r):
             f"{r['verified_mib']:.0f} MiB verified, 0 mismatches; "
             + (f"stress stopped (backoff {r['backoff']}): guest RAM "
                f"resident in the destination QEMU {r['rss_stop']:.0f} -> "
-               f"{r['rss_end']:.0f} MiB (at most {max(r['held'], 0):.0f} "
-               f"MiB of it reportable) "
+               f"{r['rss_end']:.0f} MiB (resident minus what the guest "
+               f"cannot report: {r['held']:.0f} MiB) "
                f"{r['report_after']:.0f}s later, engine reported "
                f"{r['reported_mib']:.0f} MiB there" if r["reporting"] else
                "stress stopped, reporting off"))
 
 
-def rebind(bz, initrd, leak_check=True):
+def rebind(bz, initrd, leak_check=True, tag=""):
     """Unbind and rebind virtio_balloon while reports are in flight.
     @leak_check: compare free memory at the start and the end (not on the
-    debug kernel: KASAN's quarantine and lockdep's stack depot grow)."""
-    vm = VM("rebind", bz, initrd, job="rebind", mem_mib=GUEST_MIB,
+    debug kernel: KASAN's quarantine and lockdep's stack depot grow).
+    @tag: suffix of the run directory."""
+    vm = VM(f"rebind{tag}", bz, initrd, job="rebind", mem_mib=GUEST_MIB,
             params={"mib": 256, "rounds": 6}, timeout=600)
     with vm:
         rc = vm.wait_done()
@@ -441,39 +445,45 @@ UNPLUG_ROUNDS = 6
 UNPLUG_MIB = 256
 
 
-def unplug(bz, initrd, leak_check=True):
+def unplug(bz, initrd, leak_check=True, tag=""):
     """Remove the virtio-balloon device from the host (QMP device_del; the
     guest's ACPI PCI hotplug driver unbinds it, then ejects it) while the
-    engine reports, and plug a new one in; UNPLUG_ROUNDS times.
-    @leak_check: as for rebind()."""
-    vm = VM("unplug", bz, initrd, job="unplug", mem_mib=GUEST_MIB,
-            params={"mib": UNPLUG_MIB, "rounds": UNPLUG_ROUNDS}, timeout=900)
+    engine reports, and plug a new one in; UNPLUG_ROUNDS times. One block
+    per report (capacity=1) makes reporting the 256 MiB take two passes of
+    64 reports: a removal can land before, between or after them.
+    @leak_check: as for rebind(). @tag: suffix of the run directory."""
+    vm = VM(f"unplug{tag}", bz, initrd, job="unplug", mem_mib=GUEST_MIB,
+            params={"mib": UNPLUG_MIB, "rounds": UNPLUG_ROUNDS}, timeout=900,
+            append="page_reporting.capacity=1")
     vm.balloon_port = "rp1"
-    pending = n = 0
+    # Removals that came before, during and after the pass.
+    when = [0, 0, 0]
+    n = 0
     with vm:
         for i in range(UNPLUG_ROUNDS):
             vm.wait_marker("freed", after=n, timeout=300)
-            # 0, 30, 60, ... ms after the free: the engine waits 100 ms
-            # for frees to go quiet, then reports, and the guest needs a
-            # moment to act on device_del, so removals land at different
-            # points of the pass.
-            time.sleep(i * 0.03)
+            # 0, 80, 160, ... ms after the free: the engine waits 100 ms
+            # for frees to go quiet, keeps blocks on probation for a pass,
+            # then reports, and the guest needs a moment to act on
+            # device_del, so removals land at different points.
+            time.sleep(i * 0.08)
             vm.qmp.cmd("device_del", id="balloon0")
-            vm.qmp.wait_event("DEVICE_DELETED", 120, device="balloon0")
+            vm.qmp.wait_event("DEVICE_DELETED", 120, device="balloon0",
+                              fail=("DEVICE_UNPLUG_GUEST_ERROR",))
             with vm.cond:
                 n = len(vm.markers)
             vm.send("removed")
             gone = vm.wait_marker("removed", after=n, timeout=60)
             assert gone.num("isolated") == 0, (
                 f"blocks still isolated after the device went: {gone.raw}")
-            # Nothing reported since the free: the device went with the
-            # freed memory marked and unreported (reported after re-plug).
-            pending += gone.num("reported_bytes") == gone.num("before")
+            # Reporting was quiet before the free: what was reported since
+            # is (part of) the freed memory.
+            got = (gone.num("reported_bytes") - gone.num("before")) >> 20
+            when[0 if got == 0 else 1 if got < UNPLUG_MIB - 32 else 2] += 1
             with vm.cond:
                 n = len(vm.markers)
-            props = vm.balloon_device()
-            props["free-page-reporting"] = vm.reporting
-            vm.qmp.cmd("device_add", driver="virtio-balloon-pci", **props)
+            vm.qmp.cmd("device_add", driver="virtio-balloon-pci",
+                       **vm.balloon_device())
             vm.send("added")
             bits = vm.wait_marker("balloon", after=n, timeout=120)
             assert bits.fields["features"][F_REPORTING] == "1", bits.raw
@@ -492,9 +502,9 @@ def unplug(bz, initrd, leak_check=True):
     if leak_check:
         assert lost < 16, (f"MemFree + Slab {lost:.0f} MiB lower at the "
                            "end than at the start")
-    return (f"{UNPLUG_ROUNDS} removals, {pending} before the pass reported "
-            f"the freed {UNPLUG_MIB} MiB, "
-            f"nothing left isolated, "
+    return (f"{UNPLUG_ROUNDS} removals ({when[0]} before the pass that "
+            f"reports the freed {UNPLUG_MIB} MiB, {when[1]} during it, "
+            f"{when[2]} after it), nothing left isolated, "
             f"{grown:.0f} MiB reported after the last re-plug, MemFree + "
             f"Slab {-lost:+.1f} MiB over the run"
             + ("" if leak_check else " (not checked on this kernel)"))

@@ -122,17 +122,22 @@ class Qmp:
                     raise HarnessError(f"QMP {name}: {r['error']}")
                 return r.get("return")
 
-    def wait_event(self, name, timeout, **data):
-        """Pop the first event @name whose data has @data; events come
-        with replies, so this polls with query-status."""
+    def wait_event(self, name, timeout, fail=(), **data):
+        """Pop the first event @name whose data has @data; raise on an
+        event named in @fail with that data. Events come with replies, so
+        this polls with query-status."""
         limit = time.monotonic() + timeout
         while True:
             with self.lock:
                 for i, ev in enumerate(self.events):
-                    if ev["event"] == name and all(
-                            ev.get("data", {}).get(k) == v
-                            for k, v in data.items()):
+                    if not all(ev.get("data", {}).get(k) == v
+                               for k, v in data.items()):
+                        continue
+                    if ev["event"] == name:
                         return self.events.pop(i)
+                    if ev["event"] in fail:
+                        raise HarnessError(f"QMP event {ev} while waiting "
+                                           f"for {name}")
             if time.monotonic() > limit:
                 raise HarnessError(f"no QMP event {name} {data} within "
                                    f"{timeout}s")
@@ -211,17 +216,20 @@ class VM:
         return f"{self.mem_mib}M"
 
     def balloon_device(self):
-        """Properties of the balloon device, as -device takes them."""
-        props = {"id": "balloon0",
-                 "free-page-reporting": "on" if self.reporting else "off"}
+        """Properties of the balloon device, typed as QMP's device_add
+        takes them (booleans, not "on"/"off")."""
+        props = {"id": "balloon0", "free-page-reporting": self.reporting}
         if self.balloon_port:
             props["bus"] = self.balloon_port
-        props.update(self.balloon_props)
+        for k, v in self.balloon_props.items():
+            props[k] = {"on": True, "off": False}.get(v, v)
         return props
 
     def qemu_cmd(self):
+        def text(v):
+            return ("on" if v else "off") if isinstance(v, bool) else v
         dev = "virtio-balloon-pci," + ",".join(
-            f"{k}={v}" for k, v in self.balloon_device().items())
+            f"{k}={text(v)}" for k, v in self.balloon_device().items())
         cpu = self.cpu or ("host" if self.accel == "kvm" else "max")
         d = self.dir
         extra = ["-device", dev] if self.balloon else []
@@ -414,7 +422,14 @@ class VM:
                 for i, m in enumerate(self.markers[after:], after):
                     if m.event == event:
                         return m
-                self.cond.wait(0.2)
+                done = [m for m in self.markers if m.event == "done"]
+                if not done:
+                    self.cond.wait(0.2)
+            if done:
+                raise HarnessError(
+                    f"guest '{self.name}': the job ended ({done[0].raw}) "
+                    f"without '{event}'. Last console lines:\n"
+                    f"{self.console_tail()}")
             self._check_alive()
             if limit and time.monotonic() > limit:
                 raise HarnessError(f"no '{event}' from guest '{self.name}' "
@@ -448,10 +463,14 @@ class VM:
         the Rss of the anonymous mappings as large as a RAM block (one, or
         one per NUMA node), from /proc/PID/smaps. Unlike VmRSS it leaves
         out QEMU's own memory, TCG's translation cache first, which grows
-        while the guest runs new code. None if QEMU is gone or no mapping
-        has that size."""
-        total = self.mem_mib * 1024 + self.mem_extra_kib
-        size = total // self.numa_nodes
+        while the guest runs new code. None if QEMU is gone or the number
+        of private anonymous mappings of that size is not the number of
+        RAM blocks (a DIMM of the same size; shared or file-backed RAM is
+        not looked for)."""
+        if self.numa_nodes > 1:
+            size = self.mem_mib // self.numa_nodes * 1024  # as qemu_cmd()
+        else:
+            size = self.mem_mib * 1024 + self.mem_extra_kib
         rss, found, match = 0, 0, False
         try:
             with open(f"/proc/{self.proc.pid}/smaps") as f:

@@ -161,7 +161,7 @@ class RamSizeTest(unittest.TestCase):
         libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t,
                                   ctypes.c_int]
         libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
-        page, size = 4096, (2 << 20) + 8192
+        page, size = mmap.PAGESIZE, (2 << 20) + 8192
         total = size + 2 * page
         base = libc.mmap(None, total, mmap.PROT_READ | mmap.PROT_WRITE,
                          mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1, 0)

@@ -17,7 +17,7 @@ free_big_kb() {
 	     END { print kb + 0 }' /proc/buddyinfo
 }
 counters() {
-	echo "reported_bytes=$(prstat reported_bytes) backoff=$(prstat backoff) memtotal_kb=$(meminfo MemTotal) memfree_kb=$(meminfo MemFree) free_big_kb=$(free_big_kb)"
+	echo "reported_bytes=$(prstat reported_bytes) backoff=$(prstat backoff) memfree_kb=$(meminfo MemFree) free_big_kb=$(free_big_kb)"
 }
 {
 	page_reporting_stress --seconds 100000 --mib "$(param mib 128)" \

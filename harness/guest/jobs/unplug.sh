@@ -1,15 +1,32 @@
 # SPDX-License-Identifier: GPL-2.0
 # The host removes the virtio-balloon device (QMP device_del, ACPI PCI
-# hotplug) while the engine reports, then plugs a new one in. Each round
-# frees pr.mib MiB and says so; the host waits a different time in each
-# round and removes the device, before, during or after the pass that
-# reports the freed memory. Once the device is gone no block may stay
-# isolated; once the new device is bound, the next round starts; after the
-# last one, reporting must resume.
+# hotplug) while the engine reports, then plugs a new one in. The host
+# boots the guest with page_reporting.capacity=1, so that reporting a free
+# takes several passes of 64 single-block reports. Each round
+# waits until reporting is quiet (a new device gets all free memory
+# reported), frees pr.mib MiB and says so; the host waits a different time
+# in each round and removes the device. What was reported in between shows
+# whether that was before, during or after the pass that reports the freed
+# memory. Once the device is gone no block may stay isolated; once the new
+# device is bound, the next round starts; after the last one, reporting
+# must resume.
 . /jobs/lib.sh
 drv=/sys/bus/virtio/drivers/virtio_balloon
 bound() {
 	ls -d $drv/virtio* >/dev/null 2>&1
+}
+# Until reported_bytes stays the same for two seconds (the engine starts a
+# pass at most max_delay_ms, 2 s, after a free when it is not backing off).
+quiet() {
+	n=0 same=0 prev=
+	while [ $same -lt 2 ]; do
+		v=$(prstat reported_bytes)
+		[ "$v" = "$prev" ] && same=$((same + 1)) || same=0
+		prev=$v
+		n=$((n + 1))
+		[ $n -lt 120 ] || { echo "unplug: reporting not quiet after 120 s"; exit 1; }
+		sleep 1
+	done
 }
 mib=$(param mib 256)
 rounds=$(param rounds 6)
@@ -18,6 +35,7 @@ sleep 2
 mark "start memfree_kb=$(meminfo MemFree) slab_kb=$(meminfo Slab)"
 i=0
 while [ $i -lt "$rounds" ]; do
+	quiet
 	before=$(prstat reported_bytes)
 	dd if=/dev/zero of=/tmp/churn bs=1M count="$mib" 2>/dev/null
 	rm /tmp/churn
