@@ -403,13 +403,26 @@ def describe_migration(r):
                "stress stopped, reporting off"))
 
 
+def _when(m, mib):
+    """0, 1 or 2: marker @m (before=, reported_bytes=) came before, during
+    or after the reporting of the @mib MiB freed after 'before' (the job
+    waited until reporting was quiet, so all of it is that free's)."""
+    got = (m.num("reported_bytes") - m.num("before")) >> 20
+    return 0 if got == 0 else 1 if got < mib - 32 else 2
+
+
+REBIND_MIB = 256
+
+
 def rebind(bz, initrd, leak_check=True, tag=""):
-    """Unbind and rebind virtio_balloon while reports are in flight.
+    """Unbind and rebind virtio_balloon at different points of reporting a
+    free; as in unplug(), one block per report.
     @leak_check: compare free memory at the start and the end (not on the
     debug kernel: KASAN's quarantine and lockdep's stack depot grow).
     @tag: suffix of the run directory."""
     vm = VM(f"rebind{tag}", bz, initrd, job="rebind", mem_mib=GUEST_MIB,
-            params={"mib": 256, "rounds": 6}, timeout=600)
+            params={"mib": REBIND_MIB, "rounds": 6}, timeout=600,
+            append="page_reporting.capacity=1")
     with vm:
         rc = vm.wait_done()
         vm.wait_exit()
@@ -421,6 +434,9 @@ def rebind(bz, initrd, leak_check=True, tag=""):
     assert len(unbound) == 6, f"{len(unbound)} unbinds of 6"
     held = [m.raw for m in unbound if m.num("isolated") != 0]
     assert not held, "blocks still isolated after unbind:\n" + "\n".join(held)
+    when = [0, 0, 0]
+    for m in unbound:
+        when[_when(m, REBIND_MIB)] += 1
     res = [m for m in vm.markers if m.event == "resumed"][0]
     assert res.num("isolated") == 0, f"isolated after the end: {res.raw}"
     grown = (res.num("after") - res.num("before")) / 2**20
@@ -435,7 +451,9 @@ def rebind(bz, initrd, leak_check=True, tag=""):
     if leak_check:
         assert lost < 16, (f"MemFree + Slab {lost:.0f} MiB lower at the "
                            "end than at the start")
-    return (f"6 unbinds mid-report, nothing left isolated, "
+    return (f"6 unbinds ({when[0]} before the reporting of the freed "
+            f"{REBIND_MIB} MiB, {when[1]} during it, {when[2]} after it), "
+            f"nothing left isolated, "
             f"{grown:.0f} MiB reported after the last rebind, MemFree + "
             f"Slab {-lost:+.1f} MiB over the run"
             + ("" if leak_check else " (not checked on this kernel)"))
@@ -476,10 +494,7 @@ def unplug(bz, initrd, leak_check=True, tag=""):
             gone = vm.wait_marker("removed", after=n, timeout=60)
             assert gone.num("isolated") == 0, (
                 f"blocks still isolated after the device went: {gone.raw}")
-            # Reporting was quiet before the free: what was reported since
-            # is (part of) the freed memory.
-            got = (gone.num("reported_bytes") - gone.num("before")) >> 20
-            when[0 if got == 0 else 1 if got < UNPLUG_MIB - 32 else 2] += 1
+            when[_when(gone, UNPLUG_MIB)] += 1
             with vm.cond:
                 n = len(vm.markers)
             vm.qmp.cmd("device_add", driver="virtio-balloon-pci",
@@ -502,8 +517,8 @@ def unplug(bz, initrd, leak_check=True, tag=""):
     if leak_check:
         assert lost < 16, (f"MemFree + Slab {lost:.0f} MiB lower at the "
                            "end than at the start")
-    return (f"{UNPLUG_ROUNDS} removals ({when[0]} before the pass that "
-            f"reports the freed {UNPLUG_MIB} MiB, {when[1]} during it, "
+    return (f"{UNPLUG_ROUNDS} removals ({when[0]} before the reporting of "
+            f"the freed {UNPLUG_MIB} MiB, {when[1]} during it, "
             f"{when[2]} after it), nothing left isolated, "
             f"{grown:.0f} MiB reported after the last re-plug, MemFree + "
             f"Slab {-lost:+.1f} MiB over the run"

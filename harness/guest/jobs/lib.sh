@@ -32,6 +32,21 @@ prstat() {
 	cat "/sys/kernel/mm/page_reporting/stats/$1" 2>/dev/null || echo 0
 }
 
+# Wait until reported_bytes stays the same for two seconds (the engine
+# starts a pass at most max_delay_ms, 2 s, after a free when it is not
+# backing off); fail after two minutes.
+reporting_quiet() {
+	n=0 same=0 prev=
+	while [ $same -lt 2 ]; do
+		v=$(prstat reported_bytes)
+		[ "$v" = "$prev" ] && same=$((same + 1)) || same=0
+		prev=$v
+		n=$((n + 1))
+		[ $n -lt 120 ] || { echo "reporting not quiet after 120 s"; return 1; }
+		sleep 1
+	done
+}
+
 # Tell the host we wait ("wait-$1"), then block until it sends a line on
 # the data channel (VM.send() in harness/vm.py).
 wait_host() {

@@ -15,19 +15,6 @@ drv=/sys/bus/virtio/drivers/virtio_balloon
 bound() {
 	ls -d $drv/virtio* >/dev/null 2>&1
 }
-# Until reported_bytes stays the same for two seconds (the engine starts a
-# pass at most max_delay_ms, 2 s, after a free when it is not backing off).
-quiet() {
-	n=0 same=0 prev=
-	while [ $same -lt 2 ]; do
-		v=$(prstat reported_bytes)
-		[ "$v" = "$prev" ] && same=$((same + 1)) || same=0
-		prev=$v
-		n=$((n + 1))
-		[ $n -lt 120 ] || { echo "unplug: reporting not quiet after 120 s"; exit 1; }
-		sleep 1
-	done
-}
 mib=$(param mib 256)
 rounds=$(param rounds 6)
 bound || { echo "unplug: no virtio_balloon device"; exit 1; }
@@ -35,7 +22,7 @@ sleep 2
 mark "start memfree_kb=$(meminfo MemFree) slab_kb=$(meminfo Slab)"
 i=0
 while [ $i -lt "$rounds" ]; do
-	quiet
+	reporting_quiet || exit 1
 	before=$(prstat reported_bytes)
 	dd if=/dev/zero of=/tmp/churn bs=1M count="$mib" 2>/dev/null
 	rm /tmp/churn
@@ -53,7 +40,7 @@ while [ $i -lt "$rounds" ]; do
 	mark_balloon
 	i=$((i + 1))
 done
-sleep 3
+reporting_quiet || exit 1
 before=$(prstat reported_bytes)
 dd if=/dev/zero of=/tmp/churn bs=1M count="$mib" 2>/dev/null
 rm /tmp/churn
