@@ -411,6 +411,26 @@ def _when(m, mib):
     return 0 if got == 0 else 1 if got < mib - 32 else 2
 
 
+def _resumed(vm, leak_check, after):
+    """Check the job's "start" and "resumed" markers: nothing isolated at
+    the end, at least 128 MiB of the last free reported (@after: what
+    reporting resumed after), and, with @leak_check, MemFree + Slab within
+    16 MiB of the start. Returns (MiB reported, MiB lost)."""
+    res = [m for m in vm.markers if m.event == "resumed"][0]
+    assert res.num("isolated") == 0, f"isolated after the end: {res.raw}"
+    grown = (res.num("after") - res.num("before")) / 2**20
+    assert grown >= 128, f"reporting did not resume after {after}: {res.raw}"
+    start = [m for m in vm.markers if m.event == "start"][0]
+    # Pages in use by the slab allocator count as not leaked: KASAN's
+    # quarantine holds freed objects (up to 1/32 of memory) in slabs.
+    lost = (start.num("memfree_kb") + start.num("slab_kb")
+            - res.num("memfree_kb") - res.num("slab_kb")) / 1024
+    if leak_check:
+        assert lost < 16, (f"MemFree + Slab {lost:.0f} MiB lower at the "
+                           "end than at the start")
+    return grown, lost
+
+
 REBIND_MIB = 256
 
 
@@ -437,20 +457,9 @@ def rebind(bz, initrd, leak_check=True, tag=""):
     when = [0, 0, 0]
     for m in unbound:
         when[_when(m, REBIND_MIB)] += 1
-    res = [m for m in vm.markers if m.event == "resumed"][0]
-    assert res.num("isolated") == 0, f"isolated after the end: {res.raw}"
-    grown = (res.num("after") - res.num("before")) / 2**20
-    assert grown >= 128, f"reporting did not resume after rebind: {res.raw}"
+    grown, lost = _resumed(vm, leak_check, "rebind")
     bits = [m for m in vm.markers if m.event == "balloon"][-1]
     assert bits.fields["features"][F_REPORTING] == "1", bits.raw
-    start = [m for m in vm.markers if m.event == "start"][0]
-    # Pages in use by the slab allocator count as not leaked: KASAN's
-    # quarantine holds freed objects (up to 1/32 of memory) in slabs.
-    lost = (start.num("memfree_kb") + start.num("slab_kb")
-            - res.num("memfree_kb") - res.num("slab_kb")) / 1024
-    if leak_check:
-        assert lost < 16, (f"MemFree + Slab {lost:.0f} MiB lower at the "
-                           "end than at the start")
     return (f"6 unbinds ({when[0]} before the reporting of the freed "
             f"{REBIND_MIB} MiB, {when[1]} during it, {when[2]} after it), "
             f"nothing left isolated, "
@@ -507,16 +516,7 @@ def unplug(bz, initrd, leak_check=True, tag=""):
     bad = splats(vm.console())
     assert not bad, "kernel problems:\n" + "\n".join(bad[:10])
     assert rc == 0, f"guest job exited {rc}; see {vm.dir}/console.log"
-    res = [m for m in vm.markers if m.event == "resumed"][0]
-    assert res.num("isolated") == 0, f"isolated after the end: {res.raw}"
-    grown = (res.num("after") - res.num("before")) / 2**20
-    assert grown >= 128, f"reporting did not resume after re-plug: {res.raw}"
-    start = [m for m in vm.markers if m.event == "start"][0]
-    lost = (start.num("memfree_kb") + start.num("slab_kb")
-            - res.num("memfree_kb") - res.num("slab_kb")) / 1024
-    if leak_check:
-        assert lost < 16, (f"MemFree + Slab {lost:.0f} MiB lower at the "
-                           "end than at the start")
+    grown, lost = _resumed(vm, leak_check, "re-plug")
     return (f"{UNPLUG_ROUNDS} removals ({when[0]} before the reporting of "
             f"the freed {UNPLUG_MIB} MiB, {when[1]} during it, "
             f"{when[2]} after it), nothing left isolated, "
