@@ -125,6 +125,23 @@ def pressure(bz, initrd, margin=48, churn=512):
             f"(margin {margin} MiB, no OOM)")
 
 
+def _stress_result(vm, rc):
+    """The last result line of the stress program in @vm, whose job exited
+    @rc, after checking the console: fails unless the job passed with no
+    mismatch. Adds it to the run's totals."""
+    con = _check_console(vm)
+    final = [m for m in vm.markers if m.event == "stress"]
+    assert final, f"no stress result (job exit {rc}); see {vm.dir}"
+    last = final[-1]
+    assert "mismatches" in last.fields, (
+        f"the stress program printed no result (exit {rc}): {last.raw}")
+    TOTALS.add_stress(last)
+    assert last.num("mismatches") == 0 and rc == 0, (
+        f"stress failed (exit {rc}): {last.raw}\n"
+        + "\n".join(ln for ln in con.splitlines() if "stress" in ln)[-3000:])
+    return last
+
+
 def stress(bz, initrd, name, seconds, mib, mem_mib=1024, numa_nodes=1,
            append="", check_reported=True, seed=1):
     """Run the data-integrity stress program in a guest; it re-verifies
@@ -138,16 +155,7 @@ def stress(bz, initrd, name, seconds, mib, mem_mib=1024, numa_nodes=1,
         vm.wait_marker("booted", timeout=600)
         rc = vm.wait_done()
         vm.wait_exit()
-    con = _check_console(vm)
-    final = [m for m in vm.markers if m.event == "stress"]
-    assert final, f"no stress result (job exit {rc}); see {vm.dir}"
-    last = final[-1]
-    assert "mismatches" in last.fields, (
-        f"the stress program printed no result (exit {rc}): {last.raw}")
-    TOTALS.add_stress(last)
-    assert last.num("mismatches") == 0 and rc == 0, (
-        f"stress failed (exit {rc}): {last.raw}\n"
-        + "\n".join(ln for ln in con.splitlines() if "stress" in ln)[-3000:])
+    last = _stress_result(vm, rc)
     out = (f"{last.num('rounds')} rounds, churned "
            f"{last.num('churned_bytes') / 2**30:.1f} GiB, verified "
            f"{last.num('verified_bytes') / 2**30:.1f} GiB, 0 mismatches, "
@@ -190,16 +198,7 @@ def balloon(bz, initrd, seconds=60, rounds=3):
             time.sleep(2)
         rc = vm.wait_done()
         vm.wait_exit()
-    con = _check_console(vm)
-    final = [m for m in vm.markers if m.event == "stress"]
-    assert final, f"no stress result (job exit {rc}); see {vm.dir}"
-    last = final[-1]
-    assert "mismatches" in last.fields, (
-        f"the stress program printed no result (exit {rc}): {last.raw}")
-    TOTALS.add_stress(last)
-    assert last.num("mismatches") == 0 and rc == 0, (
-        f"stress failed (exit {rc}): {last.raw}\n"
-        + "\n".join(ln for ln in con.splitlines() if "stress" in ln)[-3000:])
+    last = _stress_result(vm, rc)
     infl = int(last.fields.get("balloon_inflate") or 0)
     assert infl >= rounds * 384 * 256, f"balloon barely inflated: {last.raw}"
     return (f"{rounds} x inflate 384 MiB/deflate, "

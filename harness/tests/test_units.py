@@ -9,7 +9,7 @@ import tempfile
 import time
 import unittest
 
-from harness import churn, initramfs, kernel, vm
+from harness import churn, initramfs, interop, kernel, vm
 from harness.common import HarnessError
 
 
@@ -135,6 +135,41 @@ class MarkerTest(unittest.TestCase):
         self.assertEqual(len(v.lines), 2)
         self.assertEqual(v.markers[0].event, "freed")
         self.assertEqual(v.markers[0].num("memfree_kb"), 123)
+
+
+class ResumedTest(unittest.TestCase):
+    """The end-of-run check of the rebind and unplug scenarios."""
+
+    START = "@@PR start memfree_kb=998520 slab_kb=3640 pcp_kb=8788"
+
+    def _vm(self, end):
+        v = vm.VM("unit", "bz", "initrd")
+        v.t0 = 0
+        v._line(self.START)
+        v._line("@@PR resumed before=0 after=%d %s" % (256 << 20, end))
+        return v
+
+    def test_per_cpu_lists_count_as_free(self):
+        # Measured: MemFree 7 MiB up, the per-CPU lists 7 MiB down.
+        v = self._vm("isolated=0 memfree_kb=1005688 slab_kb=3680 "
+                     "pcp_kb=1516")
+        grown, lost = interop._resumed(v, True, "x")
+        self.assertEqual(grown, 256)
+        self.assertLess(abs(lost), 0.5)
+
+    def test_lost_blocks_fail(self):
+        v = self._vm("isolated=0 memfree_kb=994424 slab_kb=3640 "
+                     "pcp_kb=8788")
+        with self.assertRaisesRegex(AssertionError, "4.0 MiB lower"):
+            interop._resumed(v, True, "x")
+        # Not checked on the debug kernel, but still measured.
+        self.assertEqual(interop._resumed(v, False, "x")[1], 4.0)
+
+    def test_isolated_blocks_fail(self):
+        v = self._vm("isolated=1 memfree_kb=998520 slab_kb=3640 "
+                     "pcp_kb=8788")
+        with self.assertRaisesRegex(AssertionError, "isolated"):
+            interop._resumed(v, True, "x")
 
 
 class RamSizeTest(unittest.TestCase):

@@ -4,16 +4,22 @@
 # (memhp_default_state=online_movable), uses and frees memory in it, and
 # sees it go again.
 . /jobs/lib.sh
+
+# Wait until "MemTotal $1 $2" holds (a test(1) comparison); fail after 120 s.
+wait_memtotal() {
+	i=0
+	until [ "$(meminfo MemTotal)" "$1" "$2" ]; do
+		[ $i -lt 120 ] || return 1
+		sleep 1
+		i=$((i + 1))
+	done
+}
+
 mark_balloon
 total0=$(meminfo MemTotal)
 sleep 2
 mark "ready memtotal_kb=$total0 reported_bytes=$(prstat reported_bytes)"
-i=0
-while [ "$(meminfo MemTotal)" -le "$total0" ]; do
-	sleep 1
-	i=$((i + 1))
-	[ $i -lt 120 ] || { echo "hotplug: no memory added"; exit 1; }
-done
+wait_memtotal -gt "$total0" || { echo "hotplug: no memory added"; exit 1; }
 # Let the engine report the new, free memory.
 sleep 5
 mark "added memtotal_kb=$(meminfo MemTotal) reported_bytes=$(prstat reported_bytes)"
@@ -22,12 +28,7 @@ dd if=/dev/zero of=/tmp/hp bs=1M count="$(param mib 384)" 2>/dev/null
 rm /tmp/hp
 sleep 3
 mark "used memtotal_kb=$(meminfo MemTotal) reported_bytes=$(prstat reported_bytes)"
-i=0
-while [ "$(meminfo MemTotal)" -gt "$total0" ]; do
-	sleep 1
-	i=$((i + 1))
-	[ $i -lt 120 ] || { echo "hotplug: memory not removed"; exit 1; }
-done
+wait_memtotal -le "$total0" || { echo "hotplug: memory not removed"; exit 1; }
 mark "removed memtotal_kb=$(meminfo MemTotal) isolated=$(prstat isolated_now)"
 before=$(prstat reported_bytes)
 dd if=/dev/zero of=/tmp/hp bs=1M count=256 2>/dev/null

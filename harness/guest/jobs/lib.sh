@@ -17,6 +17,16 @@ meminfo() {
 	awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo
 }
 
+# Free memory and what can hold it for a while, as marker fields: MemFree,
+# Slab (KASAN's quarantine keeps freed objects there), and the free pages
+# on the per-CPU lists (zoneinfo "count:"), which MemFree leaves out and
+# which grow by megabytes after a large free.
+memory_fields() {
+	# 4 KiB pages: the guests are x86-64.
+	pcp=$(awk '$1 == "count:" { n += $2 } END { print n * 4 }' /proc/zoneinfo)
+	echo "memfree_kb=$(meminfo MemFree) slab_kb=$(meminfo Slab) pcp_kb=$pcp"
+}
+
 # One "balloon" line per bound virtio-balloon device: its negotiated
 # feature bits (bit 1 stats, 3 free page hint, 4 page poison, 5 reporting).
 mark_balloon() {
@@ -45,6 +55,24 @@ reporting_quiet() {
 		[ $n -lt 120 ] || { echo "reporting not quiet after 120 s"; return 1; }
 		sleep 1
 	done
+}
+
+# Wait until reporting is quiet, then write and delete $1 MiB of tmpfs:
+# the free the engine then reports. Sets $before to reported_bytes just
+# before it.
+quiet_free() {
+	reporting_quiet || return 1
+	before=$(prstat reported_bytes)
+	dd if=/dev/zero of=/tmp/churn bs=1M count="$1" 2>/dev/null || return 1
+	rm /tmp/churn
+}
+
+# The end of a device removal scenario: free $1 MiB once more and say, 5 s
+# later, how much of it was reported ("resumed").
+mark_resumed() {
+	quiet_free "$1" || return 1
+	sleep 5
+	mark "resumed before=$before after=$(prstat reported_bytes) isolated=$(prstat isolated_now) $(memory_fields)"
 }
 
 # Tell the host we wait ("wait-$1"), then block until it sends a line on

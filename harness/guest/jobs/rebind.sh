@@ -15,13 +15,10 @@ dev=${dev##*/}
 mib=$(param mib 256)
 rounds=$(param rounds 6)
 sleep 2
-mark "start memfree_kb=$(meminfo MemFree) slab_kb=$(meminfo Slab)"
+mark "start $(memory_fields)"
 i=0
 while [ $i -lt "$rounds" ]; do
-	reporting_quiet || exit 1
-	before=$(prstat reported_bytes)
-	dd if=/dev/zero of=/tmp/churn bs=1M count="$mib" 2>/dev/null
-	rm /tmp/churn
+	quiet_free "$mib" || exit 1
 	# 0, 100 ms, 200 ms, ... after the free: the engine waits 100 ms
 	# for frees to go quiet and keeps blocks on probation for a pass.
 	usleep $((i * 100000))
@@ -30,11 +27,6 @@ while [ $i -lt "$rounds" ]; do
 	echo "$dev" >$drv/bind || { echo "rebind: bind failed"; exit 1; }
 	i=$((i + 1))
 done
-reporting_quiet || exit 1
-before=$(prstat reported_bytes)
-dd if=/dev/zero of=/tmp/churn bs=1M count="$mib" 2>/dev/null
-rm /tmp/churn
-sleep 5
 mark_balloon
-mark "resumed before=$before after=$(prstat reported_bytes) isolated=$(prstat isolated_now) memfree_kb=$(meminfo MemFree) slab_kb=$(meminfo Slab)"
+mark_resumed "$mib" || exit 1
 exit 0

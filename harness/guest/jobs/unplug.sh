@@ -19,13 +19,10 @@ mib=$(param mib 256)
 rounds=$(param rounds 6)
 bound || { echo "unplug: no virtio_balloon device"; exit 1; }
 sleep 2
-mark "start memfree_kb=$(meminfo MemFree) slab_kb=$(meminfo Slab)"
+mark "start $(memory_fields)"
 i=0
 while [ $i -lt "$rounds" ]; do
-	reporting_quiet || exit 1
-	before=$(prstat reported_bytes)
-	dd if=/dev/zero of=/tmp/churn bs=1M count="$mib" 2>/dev/null
-	rm /tmp/churn
+	quiet_free "$mib" || exit 1
 	mark "freed n=$i"
 	wait_host removed
 	bound && { echo "unplug: driver still bound after removal"; exit 1; }
@@ -40,10 +37,5 @@ while [ $i -lt "$rounds" ]; do
 	mark_balloon
 	i=$((i + 1))
 done
-reporting_quiet || exit 1
-before=$(prstat reported_bytes)
-dd if=/dev/zero of=/tmp/churn bs=1M count="$mib" 2>/dev/null
-rm /tmp/churn
-sleep 5
-mark "resumed before=$before after=$(prstat reported_bytes) isolated=$(prstat isolated_now) memfree_kb=$(meminfo MemFree) slab_kb=$(meminfo Slab)"
+mark_resumed "$mib" || exit 1
 exit 0
