@@ -953,7 +953,14 @@ static void reporting_mark_all(void)
 	reporting_unlock_memory();
 }
 
-/* Forget every mark: used when the device goes away. */
+/*
+ * Forget every mark: used when the device goes away. The probation flags
+ * (PG_reported) of free blocks stay: clearing them would mean walking every
+ * free list under zone->lock. They are harmless: the buddy allocator clears
+ * the flag when such a block leaves the free list, and a block that still
+ * has it at the next device's first pass has stayed free since it was
+ * flagged, which is all that probation asks.
+ */
 static void reporting_clear_all(void)
 {
 	struct reporting_summary *summary;
