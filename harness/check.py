@@ -278,9 +278,17 @@ def _qemu_running(rundir):
 def err_hang():
     rc, out = _cli("boot", "--no-build", "--job", "hang", "--timeout", "20")
     _expect_error(rc, out, r"did not finish within 20s \(job hang\); "
-                  r"QEMU killed")
+                  r"QEMU killed \(vCPU state in \S+hang-state.txt\)")
     left = _qemu_running(os.path.join(BUILD, "runs", "boot-hang") + "/")
     assert not left, f"QEMU still running after the timeout: pids {left}"
+    # Saved before the kill: each vCPU's registers and local APIC timer.
+    with open(os.path.join(BUILD, "runs", "boot-hang",
+                           "hang-state.txt")) as f:
+        state = f.read()
+    for i in range(2):
+        assert re.search(rf"=== info lapic {i}\n(.*\n)*?Timer\t DCR=",
+                         state), f"no LAPIC timer of vCPU {i} saved"
+    assert state.count("HLT=") == 2, "registers of 2 vCPUs not saved"
 
 
 def e2e_returns(bz, initrd, reporting, want):

@@ -391,15 +391,37 @@ class VM:
     def console_tail(self, n=25):
         return tail(os.path.join(self.dir, "console.log"), n)
 
+    def save_hang_state(self):
+        """Write what QEMU knows of the vCPUs to hang-state.txt in the run
+        directory: where each one is (info cpus, registers) and its local
+        APIC, timer included, to tell a guest that does not program its
+        timer from a host that does not fire it. Returns a line that
+        names the file, or says why there is none."""
+        if not self.qmp or self.proc.poll() is not None:
+            return "(QEMU gone: no vCPU state saved)"
+        path = os.path.join(self.dir, "hang-state.txt")
+        hmp = ["info cpus", "info registers -a"]
+        hmp += [f"info lapic {i}" for i in range(self.smp)]
+        try:
+            with open(path, "w") as f:
+                for c in hmp:
+                    out = self.qmp.cmd("human-monitor-command",
+                                       **{"command-line": c})
+                    f.write(f"=== {c}\n{out}\n")
+        except (HarnessError, OSError) as e:
+            return f"(vCPU state incomplete: {e}; {path})"
+        return f"(vCPU state in {path})"
+
     def _check_alive(self):
         """Raise a precise error if QEMU is gone or the guest has died."""
         if self.proc.poll() is None:
             if time.monotonic() > self.deadline:
+                state = self.save_hang_state()
                 self.stop()
                 raise HarnessError(
                     f"guest '{self.name}' did not finish within "
-                    f"{self.timeout}s (job {self.job}); QEMU killed. "
-                    f"Last console lines:\n{self.console_tail()}")
+                    f"{self.timeout}s (job {self.job}); QEMU killed "
+                    f"{state}. Last console lines:\n{self.console_tail()}")
             return
         con = self.console()
         if "Kernel panic" in con:
@@ -433,8 +455,9 @@ class VM:
             self._check_alive()
             if limit and time.monotonic() > limit:
                 raise HarnessError(f"no '{event}' from guest '{self.name}' "
-                                   f"within {timeout}s. Last console lines:"
-                                   f"\n{self.console_tail()}")
+                                   f"within {timeout}s "
+                                   f"{self.save_hang_state()}. Last "
+                                   f"console lines:\n{self.console_tail()}")
 
     def wait_done(self):
         """Wait for the job to finish; return its exit status."""

@@ -172,6 +172,49 @@ class ResumedTest(unittest.TestCase):
             interop._resumed(v, True, "x")
 
 
+class HangStateTest(unittest.TestCase):
+    """What the harness saves of the vCPUs when a guest stops answering."""
+
+    class FakeQmp:
+        def __init__(self, fail_on=None):
+            self.asked, self.fail_on = [], fail_on
+
+        def cmd(self, name, **args):
+            line = args["command-line"]
+            self.asked.append(line)
+            if line == self.fail_on:
+                raise HarnessError("QMP human-monitor-command: no")
+            return f"output of {line}"
+
+    class Running:
+        def poll(self):
+            return None
+
+    def _vm(self, d, qmp):
+        v = vm.VM("unit", "bz", "initrd", smp=2)
+        v.dir, v.qmp, v.proc = d, qmp, self.Running()
+        return v
+
+    def test_every_cpu_and_its_lapic(self):
+        with tempfile.TemporaryDirectory() as d:
+            qmp = self.FakeQmp()
+            said = self._vm(d, qmp).save_hang_state()
+            self.assertIn(os.path.join(d, "hang-state.txt"), said)
+            self.assertEqual(qmp.asked, ["info cpus", "info registers -a",
+                                         "info lapic 0", "info lapic 1"])
+            with open(os.path.join(d, "hang-state.txt")) as f:
+                text = f.read()
+            self.assertIn("=== info lapic 1\noutput of info lapic 1", text)
+
+    def test_errors_are_reported_not_raised(self):
+        with tempfile.TemporaryDirectory() as d:
+            qmp = self.FakeQmp(fail_on="info lapic 0")
+            said = self._vm(d, qmp).save_hang_state()
+            self.assertIn("incomplete", said)
+            v = self._vm(d, None)
+            self.assertIn("QEMU gone", v.save_hang_state())
+
+
 class RamSizeTest(unittest.TestCase):
     def _m(self, v):
         cmd = v.qemu_cmd()
