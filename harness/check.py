@@ -342,11 +342,9 @@ def reliability_checks(res, initrd):
         ("reliability: balloon inflate/deflate + compaction + stress",
          lambda: reliability.balloon(bz, initrd)),
         ("reliability: unbind/rebind on the debug kernel",
-         lambda: interop.rebind(bz, initrd, leak_check=False,
-                                 tag="-debug")),
+         lambda: interop.rebind(bz, initrd, tag="-debug")),
         ("reliability: device hot-unplug on the debug kernel",
-         lambda: interop.unplug(bz, initrd, leak_check=False,
-                                 tag="-debug")),
+         lambda: interop.unplug(bz, initrd, tag="-debug")),
     ]
     for name, fn in scenarios:
         ok = res.run(name, fn)

@@ -153,7 +153,7 @@ class ResumedTest(unittest.TestCase):
         # Measured: MemFree 7 MiB up, the per-CPU lists 7 MiB down.
         v = self._vm("isolated=0 memfree_kb=1005688 slab_kb=3680 "
                      "pcp_kb=1516")
-        grown, lost = interop._resumed(v, True, "x")
+        grown, lost = interop._resumed(v, "x")
         self.assertEqual(grown, 256)
         self.assertLess(abs(lost), 0.5)
 
@@ -161,15 +161,13 @@ class ResumedTest(unittest.TestCase):
         v = self._vm("isolated=0 memfree_kb=994424 slab_kb=3640 "
                      "pcp_kb=8788")
         with self.assertRaisesRegex(AssertionError, "4.0 MiB lower"):
-            interop._resumed(v, True, "x")
-        # Not checked on the debug kernel, but still measured.
-        self.assertEqual(interop._resumed(v, False, "x")[1], 4.0)
+            interop._resumed(v, "x")
 
     def test_isolated_blocks_fail(self):
         v = self._vm("isolated=1 memfree_kb=998520 slab_kb=3640 "
                      "pcp_kb=8788")
         with self.assertRaisesRegex(AssertionError, "isolated"):
-            interop._resumed(v, True, "x")
+            interop._resumed(v, "x")
 
 
 class HangStateTest(unittest.TestCase):
