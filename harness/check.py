@@ -286,8 +286,9 @@ def err_hang():
                            "hang-state.txt")) as f:
         state = f.read()
     for i in range(2):
-        assert re.search(rf"=== info lapic {i}\n(.*\n)*?Timer\t DCR=",
-                         state), f"no LAPIC timer of vCPU {i} saved"
+        assert re.search(rf"=== info lapic {i}\n((?!=== ).*\n)*?"
+                         r"Timer\t DCR=", state), (
+            f"no LAPIC timer of vCPU {i} saved")
     assert state.count("HLT=") == 2, "registers of 2 vCPUs not saved"
 
 
@@ -342,9 +343,11 @@ def reliability_checks(res, initrd):
         ("reliability: balloon inflate/deflate + compaction + stress",
          lambda: reliability.balloon(bz, initrd)),
         ("reliability: unbind/rebind on the debug kernel",
-         lambda: interop.rebind(bz, initrd, tag="-debug")),
+         lambda: interop.rebind(bz, initrd, tag="-debug",
+                                kasan=True)),
         ("reliability: device hot-unplug on the debug kernel",
-         lambda: interop.unplug(bz, initrd, tag="-debug")),
+         lambda: interop.unplug(bz, initrd, tag="-debug",
+                                kasan=True)),
     ]
     for name, fn in scenarios:
         ok = res.run(name, fn)

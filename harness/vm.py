@@ -397,10 +397,14 @@ class VM:
         APIC, timer included, to tell a guest that does not program its
         timer from a host that does not fire it. Returns a line that
         names the file, or says why there is none."""
-        if not self.qmp or self.proc.poll() is not None:
+        if self.proc.poll() is not None:
             return "(QEMU gone: no vCPU state saved)"
+        if not self.qmp:
+            return "(no QMP connection yet: no vCPU state saved)"
         path = os.path.join(self.dir, "hang-state.txt")
         hmp = ["info cpus", "info registers -a"]
+        # info lapic takes an APIC ID: 0..smp-1 with one thread per core
+        # and one core per socket, QEMU's default for -smp N.
         hmp += [f"info lapic {i}" for i in range(self.smp)]
         try:
             with open(path, "w") as f:
@@ -408,7 +412,8 @@ class VM:
                     out = self.qmp.cmd("human-monitor-command",
                                        **{"command-line": c})
                     f.write(f"=== {c}\n{out}\n")
-        except (HarnessError, OSError) as e:
+        except (HarnessError, OSError, ValueError) as e:
+            # A QEMU that dies mid-reply must not hide the hang itself.
             return f"(vCPU state incomplete: {e}; {path})"
         return f"(vCPU state in {path})"
 

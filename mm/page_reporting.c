@@ -955,11 +955,12 @@ static void reporting_mark_all(void)
 
 /*
  * Forget every mark: used when the device goes away. The probation flags
- * (PG_reported) of free blocks stay: clearing them would mean walking every
- * free list under zone->lock. They are harmless: the buddy allocator clears
- * the flag when such a block leaves the free list, and a block that still
- * has it at the next device's first pass has stayed free since it was
- * flagged, which is all that probation asks.
+ * (PG_reported) of free blocks stay; clearing them would take the zone->lock
+ * for every block still marked. They are harmless: page_reporting_enabled
+ * stays on once enabled, so the buddy allocator still clears the flag when
+ * such a block leaves the free list, and a block that still has it at the
+ * next device's first pass has stayed free since it was flagged, which is
+ * all that probation asks.
  */
 static void reporting_clear_all(void)
 {

@@ -20,11 +20,32 @@ meminfo() {
 # Free memory and what can hold it for a while, as marker fields: MemFree,
 # Slab (KASAN's quarantine keeps freed objects there), and the free pages
 # on the per-CPU lists (zoneinfo "count:"), which MemFree leaves out and
-# which grow by megabytes after a large free.
+# which grow by megabytes after a large free, then shrink every second.
+# One awk reads both files, and sampling repeats (up to 10 times, 0.2 s
+# apart) until two samples in a row agree within 256 kB, so that pages
+# moving from the per-CPU lists to the free lists meanwhile are neither
+# missed nor counted twice.
 memory_fields() {
-	# 4 KiB pages: the guests are x86-64.
-	pcp=$(awk '$1 == "count:" { n += $2 } END { print n * 4 }' /proc/zoneinfo)
-	echo "memfree_kb=$(meminfo MemFree) slab_kb=$(meminfo Slab) pcp_kb=$pcp"
+	local n=0 prev= cur d
+	while :; do
+		# 4 KiB pages: the guests are x86-64.
+		cur=$(awk '
+			$1 == "MemFree:" { f = $2 }
+			$1 == "Slab:" { s = $2 }
+			$1 == "count:" { p += $2 * 4 }
+			END { print f, s, p, f + s + p }' /proc/meminfo /proc/zoneinfo)
+		n=$((n + 1))
+		if [ -n "$prev" ]; then
+			set -- $prev $cur
+			d=$(($8 - $4))
+			[ $d -lt 256 ] && [ $d -gt -256 ] && break
+		fi
+		[ $n -lt 10 ] || break
+		prev=$cur
+		usleep 200000
+	done
+	set -- $cur
+	echo "memfree_kb=$1 slab_kb=$2 pcp_kb=$3"
 }
 
 # One "balloon" line per bound virtio-balloon device: its negotiated
@@ -63,7 +84,11 @@ reporting_quiet() {
 quiet_free() {
 	reporting_quiet || return 1
 	before=$(prstat reported_bytes)
-	dd if=/dev/zero of=/tmp/churn bs=1M count="$1" 2>/dev/null || return 1
+	if ! dd if=/dev/zero of=/tmp/churn bs=1M count="$1" 2>/dev/null; then
+		echo "could not write $1 MiB to /tmp"
+		rm -f /tmp/churn
+		return 1
+	fi
 	rm /tmp/churn
 }
 

@@ -19,7 +19,9 @@ mib=$(param mib 256)
 rounds=$(param rounds 6)
 bound || { echo "unplug: no virtio_balloon device"; exit 1; }
 sleep 2
-mark "start $(memory_fields)"
+# Once the reporting of the memory free at boot is over: nothing isolated.
+reporting_quiet || exit 1
+mark "start isolated=$(prstat isolated_now) $(memory_fields)"
 i=0
 while [ $i -lt "$rounds" ]; do
 	quiet_free "$mib" || exit 1
