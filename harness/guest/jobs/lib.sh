@@ -17,8 +17,9 @@ meminfo() {
 	awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo
 }
 
-# Free memory and what can hold it for a while, as marker fields: MemFree,
-# Slab (KASAN's quarantine keeps freed objects there), and the free pages
+# Free memory and what can hold it for a while, as marker fields: blocks
+# the engine has isolated for a report, MemFree, Slab (KASAN's quarantine
+# keeps freed objects there), and the free pages
 # on the per-CPU lists (zoneinfo "count:"), which MemFree leaves out and
 # which grow by megabytes after a large free, then shrink every second.
 # One awk reads both files, and sampling repeats (up to 10 times, 0.2 s
@@ -45,7 +46,7 @@ memory_fields() {
 		usleep 200000
 	done
 	set -- $cur
-	echo "memfree_kb=$1 slab_kb=$2 pcp_kb=$3"
+	echo "isolated=$(prstat isolated_now) memfree_kb=$1 slab_kb=$2 pcp_kb=$3"
 }
 
 # One "balloon" line per bound virtio-balloon device: its negotiated
@@ -92,12 +93,19 @@ quiet_free() {
 	rm /tmp/churn
 }
 
-# The end of a device removal scenario: free $1 MiB once more and say, 5 s
-# later, how much of it was reported ("resumed").
+# The start of a device removal scenario, once the reporting of the memory
+# free at boot is over: how much memory is free ("start").
+mark_start() {
+	reporting_quiet || return 1
+	mark "start $(memory_fields)"
+}
+
+# Its end: free $1 MiB once more and say, 5 s later, how much of it was
+# reported and how much memory is free ("resumed").
 mark_resumed() {
 	quiet_free "$1" || return 1
 	sleep 5
-	mark "resumed before=$before after=$(prstat reported_bytes) isolated=$(prstat isolated_now) $(memory_fields)"
+	mark "resumed before=$before after=$(prstat reported_bytes) $(memory_fields)"
 }
 
 # Tell the host we wait ("wait-$1"), then block until it sends a line on

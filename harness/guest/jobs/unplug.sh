@@ -19,9 +19,7 @@ mib=$(param mib 256)
 rounds=$(param rounds 6)
 bound || { echo "unplug: no virtio_balloon device"; exit 1; }
 sleep 2
-# Once the reporting of the memory free at boot is over: nothing isolated.
-reporting_quiet || exit 1
-mark "start isolated=$(prstat isolated_now) $(memory_fields)"
+mark_start || exit 1
 i=0
 while [ $i -lt "$rounds" ]; do
 	quiet_free "$mib" || exit 1
