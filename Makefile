@@ -30,7 +30,7 @@ help:
 	@echo "make kernel   build the guest kernel + initramfs and print their paths"
 	@echo "make boot     boot the guest once (JOB=boot|kselftest|demo|...)"
 	@echo "make deps     install the Debian packages the harness needs"
-	@echo "make clean    remove run output; distclean: also build trees and ccache"
+	@echo "make clean    remove run output; distclean: also build trees (not ~/.cache/pr-ccache)"
 
 demo:
 	$(HARNESS) demo

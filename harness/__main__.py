@@ -208,7 +208,8 @@ def main(argv=None):
                 bad += not ok
             if args.build_prefixes:
                 step("building every prefix of the series")
-                bad += sum(not ok for _, ok in series.build_prefixes())
+                built = series.build_prefixes(files)
+                bad += sum(not ok for _, ok in built)
                 step("make W=1 C=2 (sparse) of the touched files: the "
                      "baseline against the series")
                 for name, ok, detail in series.warnings_over_baseline():

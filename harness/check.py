@@ -170,11 +170,11 @@ def boot_check(bz, initrd, state):
         f"init after {booted.t:.1f}s"
 
 
-def kunit_boot(bz, initrd, state):
+def kunit_boot(bz, initrd, state, name="check-kunit"):
     """KUnit runs at boot. The engine's suite registers a fake device, so it
     needs a guest where no balloon has registered; two nodes let it check
     that zones of different nodes are kept apart."""
-    vm = VM("check-kunit", bz, initrd, job="boot", balloon=False,
+    vm = VM(name, bz, initrd, job="boot", balloon=False,
             numa_nodes=2, timeout=600, kunit=True)
     state["kunit_console"] = os.path.join(vm.dir, "console.log")
     con = _clean_boot(vm)
@@ -182,9 +182,10 @@ def kunit_boot(bz, initrd, state):
     return m.group(0).strip() if m else "no second node seen"
 
 
-def kunit_results(res, console):
-    """Parse KTAP from the boot console with the base tree's kunit.py."""
-    out_json = os.path.join(LOGS, "kunit.json")
+def kunit_results(res, console, label="kunit"):
+    """Parse KTAP from the boot console with the base tree's kunit.py;
+    one result per case, named "@label: suite.case"."""
+    out_json = os.path.join(LOGS, f"{label.replace(' ', '-')}.json")
     tool = os.path.join(kernel.TREE, "tools", "testing", "kunit", "kunit.py")
     p = subprocess.run([PY, tool, "parse", f"--json={out_json}", console],
                        capture_output=True, text=True)
@@ -197,7 +198,7 @@ def kunit_results(res, console):
         with open(out_json) as f:
             tree = json.load(f)
     except (OSError, ValueError):
-        res.record("kunit: parse", False, f"kunit.py parse produced no JSON "
+        res.record(f"{label}: parse", False, "kunit.py parse produced no JSON "
                    f"(exit {p.returncode}); see {LOGS}/kunit-parse.log")
         return
     n = 0
@@ -213,22 +214,23 @@ def kunit_results(res, console):
             status = case.get("status")
             n += 1
             ok = {"PASS": True, "SKIP": None}.get(status, False)
-            res.record(f"kunit: {prefix}.{case['name']}", ok,
+            res.record(f"{label}: {prefix}.{case['name']}", ok,
                        "" if ok else status)
         for sub in group.get("sub_groups", []):
             walk(sub, prefix)
     walk(tree, "")
     if n == 0:
-        res.record("kunit: any test ran", False,
+        res.record(f"{label}: any test ran", False,
                    "no KUnit test case found on the console")
 
 
 TAP_RE = re.compile(r"^(not )?ok \d+ (.*?)(\s+#\s*(SKIP|TODO)\b(.*))?$")
 
 
-def kselftests(res, bz, initrd):
-    with VM("check-kselftest", bz, initrd, job="kselftest",
-            timeout=600) as vm:
+def kselftests(res, bz, initrd, label="kselftest", name="check-kselftest"):
+    """The kselftests of the initramfs in a guest with the balloon; one
+    result per TAP line, named "@label: binary: test"."""
+    with VM(name, bz, initrd, job="kselftest", timeout=600) as vm:
         rc = vm.wait_done()
         vm.wait_exit()
     current = None
@@ -241,19 +243,19 @@ def kselftests(res, bz, initrd):
         m = TAP_RE.match(line)
         if current and m:
             seen += 1
-            name = f"kselftest: {current}: {m.group(2)}"
+            what = f"{label}: {current}: {m.group(2)}"
             if m.group(4) == "SKIP":
-                res.record(name, None, m.group(5).strip())
+                res.record(what, None, m.group(5).strip())
             else:
-                res.record(name, m.group(1) is None,
+                res.record(what, m.group(1) is None,
                            "" if m.group(1) is None else
                            f"see {vm.dir}/data.log")
     if not seen:
-        res.record("kselftest: any test ran", False,
+        res.record(f"{label}: any test ran", False,
                    f"no TAP results (job exit {rc}); see {vm.dir}/data.log")
     bad = splats(vm.console())
     if bad:
-        res.record("kselftest: clean console", False, "\n".join(bad[:20]))
+        res.record(f"{label}: clean console", False, "\n".join(bad[:20]))
 
 
 def err_qemu_early():
@@ -374,6 +376,23 @@ def series_checks(res):
         return
     for name, ok, detail in gates:
         res.record(f"series: {name}", ok, detail)
+    if not all(ok for name, ok, _ in gates if name.startswith("git am ")):
+        return
+    # What a user gets: the git am tree, built and booted.
+    built = {}
+
+    def build():
+        built["bz"], built["initrd"] = series.build_pristine()
+        return "guest configuration, KUnit on"
+    if not res.run("series: the git am tree builds", build, always=True):
+        return
+    state = {}
+    if res.run("series: the git am kernel boots its KUnit suites",
+               lambda: kunit_boot(built["bz"], built["initrd"], state,
+                                  name="series-kunit"), always=True):
+        kunit_results(res, state["kunit_console"], label="series kunit")
+    kselftests(res, built["bz"], built["initrd"], label="series kselftest",
+               name="series-kselftest")
 
 
 def main(variant, only=None):

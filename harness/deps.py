@@ -13,6 +13,8 @@ PACKAGES = [
     "libelf-dev", "libssl-dev", "cpio", "xz-utils", "git", "rsync",
     "ccache", "sparse", "busybox-static", "qemu-system-x86", "python3",
     "python3-matplotlib",
+    # checkpatch.pl runs scripts/spdxcheck.py, which needs these.
+    "python3-ply", "python3-git",
 ]
 # Only for `make series-docs` (make htmldocs of the touched documentation).
 DOC_PACKAGES = ["python3-sphinx", "python3-sphinx-rtd-theme"]

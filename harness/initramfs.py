@@ -68,21 +68,29 @@ def _compile(src, out, tree, log):
         + ["-o", out, src], log=log, what=f"compiling {os.path.basename(src)}")
 
 
-def build(tree):
-    """Build build/initramfs.cpio; @tree provides the kselftest headers."""
+def build(tree, output=OUTPUT, selftests_from=None):
+    """Build the initramfs at @output; @tree provides the kselftest headers.
+    With @selftests_from (a kernel tree), the programs of
+    tools/testing/selftests/mm/ are compiled from that tree's copies, as a
+    user of the series has them, instead of this repository's."""
     if not os.path.exists(BUSYBOX):
         raise HarnessError(f"{BUSYBOX} missing: install busybox-static")
-    bindir = ensure_dir(os.path.join(BUILD, "guest-bin"))
+    bindir = ensure_dir(os.path.join(os.path.dirname(output), "guest-bin"))
     log = os.path.join(LOGS, "guest-programs.log")
     progs = {}
     for src in PROGRAMS + SELFTESTS:
         name = os.path.splitext(os.path.basename(src))[0]
+        is_selftest = src in SELFTESTS
+        if selftests_from and src.startswith(_MM + os.sep):
+            src = os.path.join(selftests_from, os.path.relpath(src, REPO))
+            if not os.path.exists(src):
+                raise HarnessError(f"{src} is missing from {selftests_from}")
         out = os.path.join(bindir, name)
         if (not os.path.exists(out)
                 or os.path.getmtime(out) < os.path.getmtime(src)):
             _compile(src, out, tree, log)
-        progs[name] = (out, src in SELFTESTS)
-    path = OUTPUT
+        progs[name] = (out, is_selftest)
+    path = output
     cpio = Cpio(path + ".tmp")
     for d in ("bin", "sbin", "usr", "usr/bin", "usr/sbin", "dev", "proc",
               "sys", "tmp", "run", "jobs", "kselftest"):

@@ -34,6 +34,12 @@ def source_of(variant):
     return "baseline" if variant == "baseline" else "ours"
 ARCH = "x86_64"
 
+# The compiler cache lives outside the clone, so that a fresh clone on a
+# machine that built the kernel before starts warm; PR_CCACHE_DIR moves it.
+CCACHE_DIR = os.environ.get("PR_CCACHE_DIR", os.path.join(
+    os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")),
+    "pr-ccache"))
+
 # Fixed build identity: the kernel embeds user, host and time in
 # init/version.o; keeping them constant keeps builds reproducible and ccache
 # hits high.
@@ -41,8 +47,12 @@ BUILD_ENV = {
     "KBUILD_BUILD_USER": "pr",
     "KBUILD_BUILD_HOST": "harness",
     "KBUILD_BUILD_TIMESTAMP": "2024-11-17",
-    "CCACHE_DIR": os.path.join(BUILD, "ccache"),
+    "CCACHE_DIR": CCACHE_DIR,
     "CCACHE_MAXSIZE": "5G",
+    # Paths below build/ enter the hash relative to the object tree, so a
+    # second clone of the repository, or a tree laid out like build/linux
+    # and build/obj/NAME elsewhere below build/, hits the same entries.
+    "CCACHE_BASEDIR": BUILD,
 }
 
 
@@ -103,6 +113,44 @@ def base_info():
         return json.load(f)
 
 
+def extract_base(dest, kernel_src=None, log=None):
+    """Extract the base source into @dest (which must not exist) and record
+    it in git as one commit tagged "base". Returns its version."""
+    ident = _source_identity(kernel_src)
+    log = log or os.path.join(LOGS, "base.log")
+    if ident["kind"] == "debian":
+        tmp = dest + ".extract"
+        shutil.rmtree(tmp, ignore_errors=True)
+        ensure_dir(tmp)
+        prog = Progress("extracting " + DEBIAN_TARBALL)
+        prog.update("running tar", force=True)
+        run(["tar", "-xf", DEBIAN_TARBALL, "-C", tmp], log=log,
+            what="extracting " + DEBIAN_TARBALL)
+        (top,) = os.listdir(tmp)
+        os.rename(os.path.join(tmp, top), dest)
+        os.rmdir(tmp)
+        prog.done("done")
+    else:
+        run(["rsync", "-a", "--exclude=.git", kernel_src.rstrip("/") + "/",
+             dest + "/"], log=log, what="copying " + kernel_src)
+    ver = check_612(dest)
+    if os.path.exists(os.path.join(dest, ".config")):
+        raise HarnessError(f"the base tree {ident['path']} has been "
+                           "configured in place; run 'make mrproper' in it")
+    prog = Progress("recording the base in git")
+    prog.update("git add", force=True)
+    run(["git", "init", "-q", dest], log=log, what="git init")
+    git = ["git", "-C", dest, "-c", "user.name=pr-harness",
+           "-c", "user.email=pr-harness@localhost"]
+    # -f: Debian's top-level .gitignore ignores everything ("/*").
+    run(git + ["add", "-f", "-A"], log=log, what="git add")
+    run(git + ["commit", "-q", "-m", f"base: Linux {ver}"], log=log,
+        what="git commit")
+    run(git + ["tag", "-f", "base"], log=log, what="git tag")
+    prog.done("done")
+    return ver
+
+
 def prepare_base(kernel_src=None):
     """Make build/linux a git tree whose tag "base" is the base source."""
     if kernel_src:
@@ -116,37 +164,10 @@ def prepare_base(kernel_src=None):
             return have
     step("preparing the base tree (once per base)")
     ensure_dir(BUILD)
-    log = os.path.join(LOGS, "base.log")
     if os.path.exists(stamp):
         os.unlink(stamp)
     shutil.rmtree(TREE, ignore_errors=True)
-    if ident["kind"] == "debian":
-        tmp = os.path.join(BUILD, "extract")
-        shutil.rmtree(tmp, ignore_errors=True)
-        ensure_dir(tmp)
-        prog = Progress("extracting " + DEBIAN_TARBALL)
-        prog.update("running tar", force=True)
-        run(["tar", "-xf", DEBIAN_TARBALL, "-C", tmp], log=log,
-            what="extracting " + DEBIAN_TARBALL)
-        (top,) = os.listdir(tmp)
-        os.rename(os.path.join(tmp, top), TREE)
-        os.rmdir(tmp)
-        prog.done("done")
-    else:
-        run(["rsync", "-a", "--exclude=.git", kernel_src.rstrip("/") + "/",
-             TREE + "/"], log=log, what="copying " + kernel_src)
-    ver = check_612(TREE)
-    if os.path.exists(os.path.join(TREE, ".config")):
-        raise HarnessError(f"the base tree {ident['path']} has been "
-                           "configured in place; run 'make mrproper' in it")
-    prog = Progress("recording the base in git")
-    prog.update("git add", force=True)
-    run(["git", "init", "-q", TREE], log=log, what="git init")
-    # -f: Debian's top-level .gitignore ignores everything ("/*").
-    _git("add", "-f", "-A")
-    _git("commit", "-q", "-m", f"base: Linux {ver}")
-    _git("tag", "-f", "base")
-    prog.done("done")
+    ver = extract_base(TREE, kernel_src)
     info = {"version": ver, "source": ident}
     with open(stamp, "w") as f:
         json.dump(info, f, indent=1)
@@ -297,17 +318,18 @@ def _fragment_lines(path):
                 yield m.group(1), "n"
 
 
-def _kconfig_symbols():
-    """Every symbol the checked-out tree defines in its Kconfig files."""
-    p = run(["git", "-C", TREE, "grep", "-h", "-E",
+def _kconfig_symbols(tree):
+    """Every symbol the checked-out @tree defines in its Kconfig files."""
+    p = run(["git", "-C", tree, "grep", "-h", "-E",
              r"^\s*(menu)?config [A-Z0-9_]+", "--", "*Kconfig*"],
             check=False)
     return {ln.split()[1] for ln in p.stdout.splitlines()}
 
 
-def configure(variant, fragments, log, arch=ARCH):
-    """tinyconfig + our fragments, then check every fragment line held."""
-    obj = ensure_dir(obj_dir(variant))
+def configure(variant, fragments, log, arch=ARCH, tree=TREE, obj=None):
+    """tinyconfig + our fragments, then check every fragment line held.
+    @tree and @obj default to build/linux and @variant's object tree."""
+    obj = ensure_dir(obj or obj_dir(variant))
     digest = hashlib.sha256(arch.encode())
     for frag in fragments:
         with open(frag, "rb") as f:
@@ -318,14 +340,14 @@ def configure(variant, fragments, log, arch=ARCH):
         with open(stamp) as f:
             if f.read() == digest.hexdigest():
                 return
-    mk = ["make", "-C", TREE, f"O={obj}", f"ARCH={arch}"]
+    mk = ["make", "-C", tree, f"O={obj}", f"ARCH={arch}"]
     run(mk + ["tinyconfig"], log=log, what="make tinyconfig")
-    run([os.path.join(TREE, "scripts/kconfig/merge_config.sh"), "-m",
+    run([os.path.join(tree, "scripts/kconfig/merge_config.sh"), "-m",
          "-O", obj, config] + fragments, log=log, cwd=obj,
         what="merge_config.sh")
     run(mk + ["olddefconfig"], log=log, what="make olddefconfig")
     have = dict(_fragment_lines(config))
-    known = _kconfig_symbols() if variant == "baseline" else None
+    known = _kconfig_symbols(tree) if variant == "baseline" else None
     wrong = []
     for frag in fragments:
         for key, want in _fragment_lines(frag):
@@ -363,12 +385,16 @@ def build(variant="ours", kernel_src=None, fragments=None):
         + (f", series of {len(applied)} entries" if applied else
            ", unpatched"))
     configure(variant, fragments, log)
-    obj = obj_dir(variant)
+    return make_bzimage(TREE, obj_dir(variant), variant, log)
+
+
+def make_bzimage(tree, obj, label, log):
+    """make bzImage of @tree (configured) in @obj; return the image."""
     env = dict(os.environ, **BUILD_ENV)
     jobs = str(os.cpu_count() or 2)
-    cmd = ["make", "-C", TREE, f"O={obj}", f"ARCH={ARCH}",
+    cmd = ["make", "-C", tree, f"O={obj}", f"ARCH={ARCH}",
            "CC=ccache gcc", "HOSTCC=ccache gcc", f"-j{jobs}", "bzImage"]
-    prog = Progress(f"building {variant} kernel")
+    prog = Progress(f"building {label} kernel")
     count = 0
     with open(log, "a") as f:
         f.write("$ " + " ".join(cmd) + "\n")
@@ -384,7 +410,7 @@ def build(variant="ours", kernel_src=None, fragments=None):
     if rc != 0:
         errs = [ln.rstrip() for ln in open(log, errors="replace")
                 if "error" in ln.lower()][:15]
-        raise HarnessError(f"the {variant} kernel build failed; full log: "
+        raise HarnessError(f"the {label} kernel build failed; full log: "
                            f"{log}\n  " + "\n  ".join(errs))
     prog.done(f"{count} build steps")
     return os.path.join(obj, "arch/x86/boot/bzImage")

@@ -6,16 +6,17 @@ lines). write() applies each group onto the base in a scratch clone of
 build/linux, commits it with its message, and writes out/series/ with
 git format-patch and a cover letter (patches/cover-letter.txt, with the
 README's results table). check() runs checkpatch --strict on every patch,
-kernel-doc on the touched C files, git am of the series onto a fresh
-clone of the base, and get_maintainer.pl; build_prefixes() builds every
-prefix of the series with the guest configuration.
-"""
+kernel-doc on the touched C files, git am of the series onto a pristine
+extraction of the base (build/pristine/linux) with checks that the result
+holds every kernel-tree file of this repository, and get_maintainer.pl;
+build_pristine() builds that tree; build_prefixes() applies the patches
+one by one to another pristine extraction and builds every prefix."""
 
 import os
 import re
 import shutil
 
-from . import kernel
+from . import initramfs, kernel
 from .common import BUILD, OUT, REPO, HarnessError, ensure_dir, run, say
 
 SCRATCH = os.path.join(BUILD, "series-tree")
@@ -66,7 +67,10 @@ def write():
     for msg, entries in groups:
         for name, full in entries:
             kernel.apply_entry(SCRATCH, name, full, info["version"])
-        _git(SCRATCH, "add", "-A")
+        # -f: Debian's top-level .gitignore ("/*") hides every new file
+        # from a plain "git add -A". The scratch tree holds no build
+        # output (builds use O=), so everything unrecorded is the series.
+        _git(SCRATCH, "add", "-A", "-f")
         with open(msg) as f:
             text = f.read().rstrip("\n")
         text += f"\n\nSigned-off-by: {AUTHOR} <{EMAIL}>\n"
@@ -141,11 +145,7 @@ def check(files):
     out.append((f"kernel-doc -none -Wall on {len(touched)} touched files",
                 not new, "; ".join(new[:10]) or
                 f"no new warning ({len(before)} in the base files)"))
-    # git am onto a fresh copy of the base.
-    p = _git(AM_TREE, "am", "-q", *files[1:], check=False)
-    out.append(("git am of the series onto the base", p.returncode == 0,
-                (p.stderr or p.stdout).strip()[-500:] or
-                f"{len(files) - 1} patches applied"))
+    out += pristine_am(files)
     p = run(["perl", os.path.join(SCRATCH, "scripts/get_maintainer.pl"),
              "--no-git", "--no-git-fallback", files[2]], check=False,
             cwd=SCRATCH)
@@ -155,34 +155,129 @@ def check(files):
     return out
 
 
-def build_prefixes():
-    """Build the series after every patch with the guest configuration."""
-    info = kernel.prepare_base()
-    groups = kernel.read_groups()
+# What a user of the series starts from: the base extracted anew (never a
+# tree that was built or patched before), recorded in git, the series
+# applied with git am. Its objects sit two levels below it, as
+# build/obj/NAME sits below build/: the path from the objects to the sources
+# is the same (../../linux), so ccache (CCACHE_BASEDIR) finds what the
+# build of build/linux compiled.
+PRISTINE = os.path.join(BUILD, "pristine")
+PRISTINE_TREE = os.path.join(PRISTINE, "linux")
+PRISTINE_OBJ = os.path.join(PRISTINE, "obj", "am")
+
+
+def extract_pristine():
+    """Extract the base anew into build/pristine/linux."""
+    info = kernel.base_info()
+    shutil.rmtree(PRISTINE, ignore_errors=True)
+    ensure_dir(PRISTINE)
+    src = info["source"]
+    kernel.extract_base(PRISTINE_TREE, src["path"] if src["kind"] == "tree"
+                        else None, log=os.path.join(BUILD, "logs",
+                                                    "pristine.log"))
+
+
+def kernel_tree_files(tops):
+    """This repository's files in the kernel-tree layout: those under one
+    of the top-level directories @tops of the base tree (mm/, ...)."""
+    p = run(["git", "-C", REPO, "ls-files", "--cached", "--others",
+             "--exclude-standard"])
+    return sorted(f for f in p.stdout.split()
+                  if "/" in f and f.split("/", 1)[0] in tops
+                  and os.path.exists(os.path.join(REPO, f)))
+
+
+def pristine_am(files):
+    """git am of the series onto a pristine extraction of the base; the
+    result must hold every kernel-tree file of this repository as it is
+    here, and be the tree that the series' scratch commits made.
+    Returns [(name, ok, detail)]."""
+    extract_pristine()
+    p = _git(PRISTINE_TREE, "am", "-q", *files[1:], check=False)
+    out = [("git am of the series onto a pristine extraction of the base",
+            p.returncode == 0, (p.stderr or p.stdout).strip()[-500:] or
+            f"{len(files) - 1} patches applied")]
+    if p.returncode != 0:
+        return out
+    listed = {name for _, entries in kernel.read_groups()
+              for name, _ in entries}
+    mine = kernel_tree_files(set(_git(kernel.TREE, "ls-tree", "--name-only",
+                                      "base").stdout.split()))
+    unlisted = [f for f in mine if f not in listed]
+    out.append(("every kernel-tree file of the repository is in "
+                "patches/series", not unlisted,
+                "not listed: " + ", ".join(unlisted) if unlisted else
+                f"{len(mine)} files"))
+    wrong = []
+    for f in mine:
+        q = run(["git", "-C", PRISTINE_TREE, "show", f"HEAD:{f}"],
+                check=False)
+        with open(os.path.join(REPO, f), errors="replace") as fh:
+            if q.returncode != 0 or q.stdout != fh.read():
+                wrong.append(f + (" (missing)" if q.returncode else
+                                  " (differs)"))
+    out.append(("the git am tree holds every kernel-tree file as written",
+                not wrong, ", ".join(wrong) or f"{len(mine)} files"))
+    # The same tree as the scratch commits, which the prefix builds and
+    # W=1 checks use: compare the tree objects.
+    am_tree = _git(PRISTINE_TREE, "rev-parse", "HEAD^{tree}").stdout.strip()
+    scratch = _git(SCRATCH, "rev-parse", "HEAD^{tree}").stdout.strip()
+    detail = f"tree {am_tree[:12]}"
+    if am_tree != scratch:
+        _git(PRISTINE_TREE, "fetch", "-q", SCRATCH, "HEAD")
+        detail = _git(PRISTINE_TREE, "diff", "--stat", "HEAD",
+                      "FETCH_HEAD").stdout.strip()[-800:]
+    out.append(("the git am tree is the tree the series was written from",
+                am_tree == scratch, detail))
+    return out
+
+
+def build_pristine():
+    """Build the git am tree with the guest configuration (KUnit on);
+    returns (bzImage, initramfs) whose kselftests come from that tree."""
+    log = os.path.join(BUILD, "logs", "pristine.log")
+    kernel.configure("ours", [kernel.FRAGMENT], log, tree=PRISTINE_TREE,
+                     obj=PRISTINE_OBJ)
+    bz = kernel.make_bzimage(PRISTINE_TREE, PRISTINE_OBJ, "git am", log)
+    initrd = initramfs.build(PRISTINE_TREE,
+                             os.path.join(PRISTINE, "initramfs.cpio"),
+                             selftests_from=PRISTINE_TREE)
+    return bz, initrd
+
+
+def build_prefixes(files):
+    """Build the series after every patch with the guest configuration,
+    each patch applied with git am to a pristine extraction of the base.
+    Returns [(patch, ok)]."""
     log = os.path.join(BUILD, "logs", "series-prefixes.log")
     ensure_dir(os.path.dirname(log))
-    _fresh_clone(SCRATCH)
-    obj = ensure_dir(os.path.join(BUILD, "obj", "prefix"))
-    env = dict(os.environ, **kernel.BUILD_ENV)
+    extract_pristine()
+    obj = ensure_dir(os.path.join(PRISTINE, "obj", "prefix"))
     results = []
-    for i, (msg, entries) in enumerate(groups, 1):
-        for name, full in entries:
-            kernel.apply_entry(SCRATCH, name, full, info["version"])
-        mk = ["make", "-C", SCRATCH, f"O={obj}", f"ARCH={kernel.ARCH}",
-              "CC=ccache gcc", "HOSTCC=ccache gcc",
-              f"-j{os.cpu_count() or 2}"]
+    for i, path in enumerate(files[1:], 1):
+        name = os.path.basename(path)
         with open(log, "a") as f:
-            f.write(f"# prefix {i}: {os.path.basename(msg)}\n")
+            f.write(f"# prefix {i}: {name}\n")
+        p = _git(PRISTINE_TREE, "am", "-q", path, check=False)
+        if p.returncode != 0:
+            results.append((name, False))
+            say(f"    prefix {i} ({name}): git am FAILS: "
+                + (p.stderr or p.stdout).strip()[-300:])
+            break
         if i == 1:
-            run(mk + ["tinyconfig"], log=log, what="make tinyconfig")
-            run([os.path.join(SCRATCH, "scripts/kconfig/merge_config.sh"),
-                 "-m", "-O", obj, os.path.join(obj, ".config"),
-                 kernel.FRAGMENT], log=log, cwd=obj, what="merge_config")
-        run(mk + ["olddefconfig"], log=log, what="make olddefconfig")
-        p = run(mk + ["bzImage"], log=log, check=False, env=env)
-        ok = p.returncode == 0
-        results.append((os.path.basename(msg), ok))
-        say(f"    prefix {i} ({os.path.basename(msg)}): "
+            kernel.configure("ours", [kernel.FRAGMENT], log,
+                             tree=PRISTINE_TREE, obj=obj)
+        else:
+            run(["make", "-C", PRISTINE_TREE, f"O={obj}",
+                 f"ARCH={kernel.ARCH}", "olddefconfig"], log=log,
+                what="make olddefconfig")
+        try:
+            kernel.make_bzimage(PRISTINE_TREE, obj, f"prefix {i}", log)
+            ok = True
+        except HarnessError:
+            ok = False
+        results.append((name, ok))
+        say(f"    prefix {i} ({name}): "
             + ("builds" if ok else f"FAILS, see {log}"))
     return results
 

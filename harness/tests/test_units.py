@@ -9,7 +9,7 @@ import tempfile
 import time
 import unittest
 
-from harness import churn, initramfs, interop, kernel, vm
+from harness import churn, initramfs, interop, kernel, series, vm
 from harness.common import HarnessError
 
 
@@ -64,6 +64,17 @@ class SeriesTest(unittest.TestCase):
             with self.assertRaisesRegex(HarnessError, r"series:2: "
                                         r"mm/no-such-file\.c does not"):
                 kernel.read_series(s)
+
+    def test_every_kernel_tree_file_is_listed(self):
+        """A kernel-tree file left out of patches/series would be missing
+        from what git am gives users; the full check (series: ...) finds
+        it too, but only after the builds."""
+        listed = {name for _, entries in kernel.read_groups()
+                  for name, _ in entries}
+        mine = series.kernel_tree_files({"mm", "include", "Documentation",
+                                         "tools", "drivers", "arch"})
+        self.assertTrue(mine)
+        self.assertEqual([f for f in mine if f not in listed], [])
 
 
 class FragmentTest(unittest.TestCase):
