@@ -6,9 +6,9 @@
  * free memory so that its host can take it back. This engine finds that
  * memory without walking free lists:
  *
- *   mark     __free_one_page() frees a range of at least the tracked order
- *            (2 MiB, or pageblock_order if smaller), or merges a smaller
- *            one up to it. The blocks that this free made whole get their
+ *   mark     __free_one_page() puts a block of at least the tracked order
+ *            (2 MiB, or pageblock_order if smaller) on a free list, after
+ *            merging. The tracked blocks that this free made whole get their
  *            bit set in their section's bitmap (after
  *            mem_section_usage::pageblock_flags), and the section its bit
  *            in a small summary bitmap. A block whose bit is clear was
@@ -182,10 +182,82 @@ struct reporting_summary {
 static struct reporting_summary __rcu *reporting_summary;
 static DEFINE_MUTEX(reporting_summary_lock);
 
+/*
+ * Set by a free that marked blocks of a section the summary does not
+ * cover: onlining could not grow it (it never fails onlining for that).
+ * The block bits are set; the worker grows the summary and puts every
+ * online section in it, so the mark is found all the same.
+ */
+static unsigned long reporting_unsummarized;
+
 static struct reporting_summary *reporting_summary_locked(void)
 {
 	return rcu_dereference_protected(reporting_summary,
 					 lockdep_is_held(&reporting_summary_lock));
+}
+
+static int reporting_summary_grow(unsigned long nbits)
+{
+	struct reporting_summary *old, *new;
+
+	lockdep_assert_held(&reporting_summary_lock);
+	old = reporting_summary_locked();
+	if (old && old->nbits >= nbits)
+		return 0;
+	/*
+	 * Whole words: a guest pays 8 bytes per 8 GiB of address space, and
+	 * hot-add regrows it only when it crosses such a boundary.
+	 */
+	nbits = round_up(nbits, BITS_PER_LONG);
+	new = kzalloc(struct_size(new, map, BITS_TO_LONGS(nbits)),
+		      GFP_KERNEL | __GFP_NOWARN);
+	if (!new)
+		return -ENOMEM;
+	new->nbits = nbits;
+	if (old)
+		bitmap_copy(new->map, old->map, old->nbits);
+	rcu_assign_pointer(reporting_summary, new);
+	if (old) {
+		unsigned long i;
+
+		/*
+		 * Catch the bits that frees set in the old copy meanwhile.
+		 * Atomically: frees already set bits in the new copy.
+		 */
+		synchronize_rcu();
+		for (i = 0; i < BITS_TO_LONGS(old->nbits); i++)
+			if (old->map[i])
+				atomic_long_or(old->map[i],
+					       (atomic_long_t *)&new->map[i]);
+		kfree(old);
+	}
+	return 0;
+}
+
+/*
+ * Marks were set in sections beyond the summary (reporting_unsummarized):
+ * grow it to cover all present memory and put every online section in it,
+ * since any of them may hold such marks. Called by the worker with the
+ * memory locks held, after clearing reporting_unsummarized: a mark made
+ * after that sets it again. Returns false when the summary still cannot
+ * cover present memory; the flag is then set again for a later pass.
+ */
+static bool reporting_summarize_all(void)
+{
+	struct reporting_summary *summary;
+	unsigned long sec;
+	bool ok;
+
+	ok = !reporting_summary_grow(__highest_present_section_nr + 1);
+	summary = reporting_summary_locked();
+	if (!ok)
+		set_bit(0, &reporting_unsummarized);
+	if (!summary)
+		return false;
+	for (sec = 0; sec < summary->nbits; sec++)
+		if (online_section_nr(sec))
+			set_bit(sec, summary->map);
+	return ok;
 }
 
 /*
@@ -273,9 +345,11 @@ static void reporting_mark_blocks(unsigned long pfn, unsigned long nr)
 	smp_mb__after_atomic();
 
 	summary = rcu_dereference(reporting_summary);
-	/* MEM_GOING_ONLINE grew it first; no printk under zone->lock. */
 	if (unlikely(!summary || sec >= summary->nbits)) {
-		VM_WARN_ON_ONCE(1);
+		/* Not a lost mark: see reporting_summarize_all(). */
+		set_bit(0, &reporting_unsummarized);
+		/* As for the summary bit below: before reporting_request(). */
+		smp_mb__after_atomic();
 		return;
 	}
 	/* Test first: the summary word is shared by 64 sections. */
@@ -318,9 +392,9 @@ static void reporting_request(struct page_reporting_dev_info *prdev)
 }
 
 /*
- * Called by page_reporting_notify_free() and page_reporting_notify_merged()
- * with zone->lock held: the 1 << @order pages at @pfn, a whole number of
- * tracked blocks, have just become free as a whole.
+ * Called by page_reporting_notify_free() with zone->lock held: the 1 <<
+ * @order pages at @pfn were freed, and the tracked blocks that hold them
+ * are free as a whole now.
  */
 void __page_reporting_notify_free(unsigned long pfn, unsigned int order)
 {
@@ -329,7 +403,9 @@ void __page_reporting_notify_free(unsigned long pfn, unsigned int order)
 	rcu_read_lock();
 	prdev = rcu_dereference(pr_dev_info);
 	if (likely(prdev)) {
-		reporting_mark_blocks(pfn, 1UL << (order - PR_MIN_ORDER));
+		order = max_t(unsigned int, order, PR_MIN_ORDER);
+		reporting_mark_blocks(ALIGN_DOWN(pfn, 1UL << PR_MIN_ORDER),
+				      1UL << (order - PR_MIN_ORDER));
 		reporting_request(prdev);
 	}
 	rcu_read_unlock();
@@ -639,7 +715,12 @@ reporting_flushed(struct reporting_pass *p, unsigned long sec,
 		  unsigned long bit)
 {
 	reporting_flush(p);
-	if (p->err || p->batches >= PR_PASS_BATCHES)
+	/*
+	 * page_reporting_unregister() cleared the device pointer and waits
+	 * for this pass: stop here rather than report more batches to it.
+	 */
+	if (p->err || p->batches >= PR_PASS_BATCHES ||
+	    rcu_access_pointer(pr_dev_info) != p->prdev)
 		return PR_SECTION_STOP;
 	p->resume_sec = sec;
 	p->resume_bit = bit;
@@ -662,7 +743,8 @@ static bool reporting_scan_zone(struct reporting_pass *p, unsigned long base,
 	     *bit = find_next_bit(map, PR_SECTION_BITS, *bit + 1)) {
 		unsigned long pfn = base + (*bit << PR_MIN_ORDER);
 
-		if (page_zone(pfn_to_page(pfn)) != zone)
+		/* reporting_scan_section() deals with holes. */
+		if (!pfn_valid(pfn) || page_zone(pfn_to_page(pfn)) != zone)
 			break;
 		if (!reporting_isolate(p, pfn)) {
 			room = false;
@@ -710,8 +792,20 @@ reporting_scan_section(struct reporting_pass *p, unsigned long sec)
 	bit = find_next_bit(map, PR_SECTION_BITS, bit);
 	while (bit < PR_SECTION_BITS) {
 		unsigned long pfn = base + (bit << PR_MIN_ORDER);
-		struct zone *zone = page_zone(pfn_to_page(pfn));
+		struct zone *zone;
 
+		/*
+		 * reporting_mark_all() marks every block of a section, holes
+		 * too; where the architecture freed the memmap of a hole
+		 * (SPARSEMEM without VMEMMAP, HAVE_ARCH_PFN_VALID) there is
+		 * no struct page to look at. Nothing is ever freed there.
+		 */
+		if (!pfn_valid(pfn)) {
+			clear_bit(bit, map);
+			bit = find_next_bit(map, PR_SECTION_BITS, bit + 1);
+			continue;
+		}
+		zone = page_zone(pfn_to_page(pfn));
 		if (zone != p->zone) {
 			/* A batch holds blocks of one zone only. */
 			if (p->nents)
@@ -732,6 +826,10 @@ static void reporting_scan(struct reporting_pass *p)
 	unsigned long sec = 0;
 
 	reporting_lock_memory();
+	/* Fully ordered: pairs with the barrier in reporting_mark_blocks(). */
+	if (test_and_clear_bit(0, &reporting_unsummarized) &&
+	    !reporting_summarize_all())
+		p->deferred_any = true;
 	for (;;) {
 		enum reporting_section_result res;
 
@@ -937,7 +1035,7 @@ static void reporting_mark_all(void)
 
 	reporting_lock_memory();
 	summary = reporting_summary_locked();
-	for (sec = 0; sec < summary->nbits; sec++) {
+	for (sec = 0; sec <= __highest_present_section_nr; sec++) {
 		struct mem_section *ms = __nr_to_section(sec);
 		unsigned long *map;
 		unsigned long bit;
@@ -948,7 +1046,10 @@ static void reporting_mark_all(void)
 		/* Atomic: the free path sets bits in the same words. */
 		for (bit = 0; bit < PR_SECTION_BITS; bit++)
 			set_bit(bit, map);
-		set_bit(sec, summary->map);
+		if (sec < summary->nbits)
+			set_bit(sec, summary->map);
+		else
+			set_bit(0, &reporting_unsummarized);
 	}
 	reporting_unlock_memory();
 }
@@ -978,43 +1079,6 @@ static void reporting_clear_all(void)
 		clear_bit(sec, summary->map);
 	}
 	reporting_unlock_memory();
-}
-
-static int reporting_summary_grow(unsigned long nbits)
-{
-	struct reporting_summary *old, *new;
-
-	lockdep_assert_held(&reporting_summary_lock);
-	old = reporting_summary_locked();
-	if (old && old->nbits >= nbits)
-		return 0;
-	/*
-	 * Whole words: a guest pays 8 bytes per 8 GiB of address space, and
-	 * hot-add regrows it only when it crosses such a boundary.
-	 */
-	nbits = round_up(nbits, BITS_PER_LONG);
-	new = kzalloc(struct_size(new, map, BITS_TO_LONGS(nbits)), GFP_KERNEL);
-	if (!new)
-		return -ENOMEM;
-	new->nbits = nbits;
-	if (old)
-		bitmap_copy(new->map, old->map, old->nbits);
-	rcu_assign_pointer(reporting_summary, new);
-	if (old) {
-		unsigned long i;
-
-		/*
-		 * Catch the bits that frees set in the old copy meanwhile.
-		 * Atomically: frees already set bits in the new copy.
-		 */
-		synchronize_rcu();
-		for (i = 0; i < BITS_TO_LONGS(old->nbits); i++)
-			if (old->map[i])
-				atomic_long_or(old->map[i],
-					       (atomic_long_t *)&new->map[i]);
-		kfree(old);
-	}
-	return 0;
 }
 
 static DEFINE_MUTEX(page_reporting_mutex);
@@ -1136,13 +1200,16 @@ static int reporting_memory_notifier(struct notifier_block *nb,
 {
 	struct memory_notify *mn = arg;
 	unsigned long pfn, end = mn->start_pfn + mn->nr_pages;
-	int err = 0;
 
 	mutex_lock(&reporting_summary_lock);
 	switch (action) {
 	case MEM_GOING_ONLINE:
-		/* Cover the new sections before their pages are freed. */
-		err = reporting_summary_grow(pfn_to_section_nr(end - 1) + 1);
+		/*
+		 * Cover the new sections before their pages are freed. When
+		 * that fails, onlining goes on all the same: marks in them
+		 * set reporting_unsummarized, and the worker retries.
+		 */
+		reporting_summary_grow(pfn_to_section_nr(end - 1) + 1);
 		break;
 	case MEM_OFFLINE:
 		/*
@@ -1154,7 +1221,7 @@ static int reporting_memory_notifier(struct notifier_block *nb,
 		break;
 	}
 	mutex_unlock(&reporting_summary_lock);
-	return notifier_from_errno(err);
+	return NOTIFY_OK;
 }
 #endif
 
@@ -1255,3 +1322,7 @@ static int __init page_reporting_init(void)
 
 /* Before device_initcall(): drivers register from their probe. */
 subsys_initcall(page_reporting_init);
+
+#ifdef CONFIG_PAGE_REPORTING_KUNIT_TEST
+#include "tests/page_reporting_kunit.h"
+#endif

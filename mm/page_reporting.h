@@ -59,43 +59,23 @@ static inline bool page_reported(struct page *page)
  * page_reporting_notify_free - Tell page reporting about a freed range
  * @pfn: first pfn of the range the caller of __free_one_page() frees
  * @order: its order
+ * @merged_order: order of the free block it became part of
  *
- * Called by __free_one_page() with zone->lock held, before merging. A range
- * of at least PAGE_REPORTING_MIN_ORDER consists of tracked blocks that all
- * become free now; a smaller one is dealt with by
- * page_reporting_notify_merged(). Returns at once while no device has
- * ever registered (the static key is off).
+ * Called by __free_one_page() with zone->lock held, once the merged block
+ * is on its free list. When that block is of at least
+ * PAGE_REPORTING_MIN_ORDER, this free made the tracked blocks that hold
+ * the freed range whole: the rest of them was free already. Returns at
+ * once while no device has ever registered (the static key is off).
  */
 static inline void page_reporting_notify_free(unsigned long pfn,
-					      unsigned int order)
+					      unsigned int order,
+					      unsigned int merged_order)
 {
 	/* Called from hot path in __free_one_page() */
 	if (!static_branch_unlikely(&page_reporting_enabled))
 		return;
 
-	if (order < PAGE_REPORTING_MIN_ORDER)
-		return;
-
-	__page_reporting_notify_free(pfn, order);
-}
-
-/**
- * page_reporting_notify_merged - Tell page reporting a free completed a block
- * @pfn: first pfn of the free block a merge just produced
- * @order: its order
- *
- * Called by the merge loop of __free_one_page() after each merge. The merge
- * that reaches exactly PAGE_REPORTING_MIN_ORDER has made the tracked block
- * that contains the freed range whole: the rest of it was free already.
- * Merges beyond only join blocks that were free and keep their state.
- */
-static inline void page_reporting_notify_merged(unsigned long pfn,
-						unsigned int order)
-{
-	if (!static_branch_unlikely(&page_reporting_enabled))
-		return;
-
-	if (order != PAGE_REPORTING_MIN_ORDER)
+	if (merged_order < PAGE_REPORTING_MIN_ORDER)
 		return;
 
 	__page_reporting_notify_free(pfn, order);
@@ -112,12 +92,8 @@ static inline size_t page_reporting_map_size(void)
 }
 
 static inline void page_reporting_notify_free(unsigned long pfn,
-					      unsigned int order)
-{
-}
-
-static inline void page_reporting_notify_merged(unsigned long pfn,
-						unsigned int order)
+					      unsigned int order,
+					      unsigned int merged_order)
 {
 }
 #endif /* CONFIG_PAGE_REPORTING */

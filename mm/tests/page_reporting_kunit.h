@@ -14,6 +14,9 @@
 #if IS_ENABLED(CONFIG_PAGE_REPORTING_KUNIT_TEST)
 
 #include <kunit/test.h>
+#include <linux/delay.h>
+#include <linux/kthread.h>
+#include <linux/page_owner.h>
 
 #define PRT_MAX_RECORDS	16384
 
@@ -302,7 +305,8 @@ static void prt_test_probation_survives_batch(struct kunit *test)
 		struct page *next = pages[i];
 
 		b[0] = pages[i];
-		b[1] = b[2] = NULL;
+		b[1] = NULL;
+		b[2] = NULL;
 		for (k = 1; k < 3; k++) {
 			do {
 				next = prt_next_in_section(pages, n, next);
@@ -495,6 +499,184 @@ static void prt_test_report_blocked(struct kunit *test)
 	KUNIT_EXPECT_GT(test, once, 0U);
 }
 
+#ifdef CONFIG_COMPACTION
+/*
+ * A block that compaction_capture() takes while it is being freed never
+ * reaches a free list, so it is not marked. The block is freed in two
+ * halves; the second half merges with the first up to the tracked order,
+ * and a capture_control that asks for that order takes the merged block.
+ */
+static void prt_test_capture_not_marked(struct kunit *test)
+{
+	unsigned int half = PR_MIN_ORDER - 1;
+	struct compact_control cc = { .order = PR_MIN_ORDER };
+	struct capture_control capc = { .cc = &cc };
+	struct page *page = NULL;
+	unsigned long pfn = 0;
+	int tries;
+
+	/* The halves must go straight to the buddy allocator, not a pcp list. */
+	if (!PR_MIN_ORDER || half <= PAGE_ALLOC_COSTLY_ORDER)
+		kunit_skip(test, "half a tracked block fits the per-cpu lists");
+
+	/* No capture when someone took the first half meanwhile: retry. */
+	for (tries = 0; tries < 5 && !capc.page; tries++) {
+		page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_MIN_ORDER);
+		KUNIT_ASSERT_NOT_NULL(test, page);
+		pfn = page_to_pfn(page);
+		/* Two blocks of order @half, as split_page() would make them. */
+		set_page_refcounted(page + (1UL << half));
+		split_page_owner(page, PR_MIN_ORDER, half);
+		pgalloc_tag_split(page_folio(page), PR_MIN_ORDER, half);
+		__free_pages(page, half);
+		KUNIT_EXPECT_FALSE(test, prt_marked(pfn));
+
+		cc.zone = page_zone(page);
+		cc.migratetype = get_pageblock_migratetype(page);
+		/*
+		 * task_capc() serves the direct compaction of user tasks;
+		 * this test runs in a kthread. Look like one for the length
+		 * of the free, with preemption off so nothing else sees it.
+		 */
+		preempt_disable();
+		current->flags &= ~PF_KTHREAD;
+		current->capture_control = &capc;
+		__free_pages(page + (1UL << half), half);
+		current->capture_control = NULL;
+		current->flags |= PF_KTHREAD;
+		preempt_enable();
+	}
+	KUNIT_ASSERT_NOT_NULL_MSG(test, capc.page, "no capture in %d tries",
+				  tries);
+	KUNIT_EXPECT_EQ(test, page_to_pfn(capc.page), pfn);
+	KUNIT_EXPECT_FALSE(test, prt_marked(pfn));
+
+	/* Hand it out as compaction would, and free it for real. */
+	post_alloc_hook(capc.page, PR_MIN_ORDER, GFP_KERNEL);
+	set_page_refcounted(capc.page);
+	prt_free(capc.page, PR_MIN_ORDER);
+	KUNIT_EXPECT_TRUE(test, prt_marked(pfn));
+	prt_settle();
+	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn), 1U);
+}
+#endif
+
+/*
+ * A free in a section that the summary does not cover (onlining could not
+ * grow it) is not lost: the worker grows the summary and finds the mark.
+ */
+static void prt_test_mark_beyond_summary(struct kunit *test)
+{
+	struct reporting_summary *old, *small;
+	struct page *page;
+	unsigned long pfn;
+
+	small = kzalloc(struct_size(small, map, 0), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, small);
+	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_MIN_ORDER);
+	if (!page)
+		kfree(small);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	pfn = page_to_pfn(page);
+
+	/* A summary of no section: every mark falls beyond it. */
+	reporting_lock_memory();
+	old = reporting_summary_locked();
+	rcu_assign_pointer(reporting_summary, small);
+	reporting_unlock_memory();
+	synchronize_rcu();
+	/* The marks it had: reporting_summarize_all() finds them again. */
+	kfree(old);
+
+	prt_free(page, PR_MIN_ORDER);
+	KUNIT_EXPECT_TRUE(test, prt_marked(pfn));
+	KUNIT_EXPECT_TRUE(test, test_bit(0, &reporting_unsummarized));
+
+	prt_settle();
+	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn), 1U);
+	KUNIT_EXPECT_FALSE(test, prt_marked(pfn));
+	KUNIT_EXPECT_FALSE(test, test_bit(0, &reporting_unsummarized));
+	reporting_lock_memory();
+	KUNIT_EXPECT_GT(test, reporting_summary_locked()->nbits,
+			pfn_to_section_nr(pfn));
+	reporting_unlock_memory();
+}
+
+static int prt_unregister_fn(void *arg)
+{
+	struct completion *done = arg;
+
+	page_reporting_unregister(&prt->prdev);
+	complete(done);
+	return 0;
+}
+
+/*
+ * Once page_reporting_unregister() has cleared the device pointer, the
+ * pass in progress makes no further ->report() call: the one in flight
+ * completes and the pass stops.
+ */
+static void prt_test_unregister_stops_pass(struct kunit *test)
+{
+	DECLARE_COMPLETION_ONSTACK(release);
+	DECLARE_COMPLETION_ONSTACK(unregistered);
+	struct page *pages[8];
+	struct task_struct *t;
+	unsigned int calls;
+	int i, n = 0;
+
+	for (i = 0; i < ARRAY_SIZE(pages); i++) {
+		pages[i] = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_MIN_ORDER);
+		n += !!pages[i];
+	}
+	for (i = 0; i < ARRAY_SIZE(pages); i++)
+		if (pages[i])
+			prt_free(pages[i], PR_MIN_ORDER);
+	KUNIT_ASSERT_GE(test, n, 3);
+
+	/* One pass puts them on probation, without reporting them. */
+	page_reporting_delay_ms = 60000;
+	flush_delayed_work(&prt->prdev.work);
+
+	/* The next pass reports one block per call; hold the first call. */
+	prt_forget();
+	prt->prdev.capacity = 1;
+	init_completion(&prt->entered);
+	prt->hold = &release;
+	atomic_set(&prt->prdev.state, PAGE_REPORTING_REQUESTED);
+	mod_delayed_work(system_freezable_wq, &prt->prdev.work, 0);
+	if (!wait_for_completion_timeout(&prt->entered, 10 * HZ)) {
+		prt->hold = NULL;
+		complete(&release);
+		KUNIT_FAIL(test, "the worker never called ->report()");
+		return;
+	}
+
+	t = kthread_run(prt_unregister_fn, &unregistered, "prt-unregister");
+	if (IS_ERR(t)) {
+		prt->hold = NULL;
+		complete(&release);
+		KUNIT_FAIL(test, "kthread_run: %ld", PTR_ERR(t));
+		return;
+	}
+	/* Wait until the device pointer is gone, then let the host answer. */
+	for (i = 0; i < 500 && rcu_access_pointer(pr_dev_info); i++)
+		msleep(20);
+	calls = prt->calls;
+	prt->hold = NULL;
+	complete(&release);
+	wait_for_completion(&unregistered);
+
+	KUNIT_EXPECT_NULL(test, rcu_access_pointer(pr_dev_info));
+	KUNIT_EXPECT_EQ(test, calls, 1U);
+	KUNIT_EXPECT_EQ(test, prt->calls, calls);
+	KUNIT_EXPECT_EQ(test, reporting_stats.isolated_now, 0UL);
+	/* prt_exit() has nothing left to unregister. */
+	page_reporting_delay_ms = prt_saved_delay;
+	page_reporting_max_delay_ms = prt_saved_max_delay;
+	prt = NULL;
+}
+
 /* Blocks of zones on different nodes are reported from their own zone. */
 static void prt_test_nodes_apart(struct kunit *test)
 {
@@ -559,6 +741,14 @@ static void prt_test_hotplug_notifier(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, summary->nbits % BITS_PER_LONG, 0UL);
 	KUNIT_EXPECT_TRUE(test, test_bit(sec, summary->map));
 	mutex_unlock(&reporting_summary_lock);
+
+	/*
+	 * A summary that cannot be allocated does not fail onlining: 2^40
+	 * sections need more than the page allocator can give at once.
+	 */
+	mn.start_pfn = section_nr_to_pfn(1UL << 40);
+	KUNIT_EXPECT_EQ(test, reporting_memory_notifier(NULL, MEM_GOING_ONLINE,
+							&mn), NOTIFY_OK);
 
 	/* Offline: the section's bits go. (Only the bits: nothing is freed.) */
 	mn.start_pfn = section_nr_to_pfn(sec);
@@ -625,6 +815,11 @@ static struct kunit_case page_reporting_test_cases[] = {
 	KUNIT_CASE(prt_test_counts_restored),
 	KUNIT_CASE(prt_test_report_error),
 	KUNIT_CASE(prt_test_report_blocked),
+#ifdef CONFIG_COMPACTION
+	KUNIT_CASE(prt_test_capture_not_marked),
+#endif
+	KUNIT_CASE(prt_test_mark_beyond_summary),
+	KUNIT_CASE(prt_test_unregister_stops_pass),
 	KUNIT_CASE(prt_test_nodes_apart),
 #ifdef CONFIG_MEMORY_HOTPLUG
 	KUNIT_CASE(prt_test_hotplug_notifier),

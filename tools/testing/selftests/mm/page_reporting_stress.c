@@ -63,7 +63,8 @@ static unsigned int nr_regions, next_id;
 static size_t live_bytes, budget;
 static uint64_t churned, verified, mismatches, rng;
 static const char *dir = "/tmp";
-static volatile sig_atomic_t stop;
+/* Set by the signal handler: a lock-free atomic, so async-signal-safe. */
+static int stop;
 
 static uint64_t rnd(void)
 {
@@ -222,19 +223,20 @@ static double now(void)
 
 static void print_stats(double t, unsigned long rounds)
 {
-	printf("stress: seconds=%.0f rounds=%lu churned_bytes=%llu verified_bytes=%llu mismatches=%llu\n",
-	       t, rounds, (unsigned long long)churned,
-	       (unsigned long long)verified, (unsigned long long)mismatches);
+	printf("stress: seconds=%.0f rounds=%lu ", t, rounds);
+	printf("churned_bytes=%llu verified_bytes=%llu mismatches=%llu\n",
+	       (unsigned long long)churned, (unsigned long long)verified,
+	       (unsigned long long)mismatches);
 	fflush(stdout);
 }
 
 static void on_signal(int sig)
 {
 	(void)sig;
-	stop = 1;
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 }
 
-static void usage(void)
+static void print_usage(void)
 {
 	fprintf(stderr,
 		"usage: page_reporting_stress [--seconds N] [--mib M] [--seed S] [--dir D]\n"
@@ -293,11 +295,11 @@ int main(int argc, char **argv)
 			drain_ms = strtoul(optarg, NULL, 10);
 			break;
 		default:
-			usage();
+			print_usage();
 		}
 	}
 	if (!mib || !progress)
-		usage();
+		print_usage();
 	rng = seed * 0x9e3779b97f4a7c15ULL + 1;
 	budget = mib * MIB;
 	signal(SIGTERM, on_signal);
@@ -312,7 +314,8 @@ int main(int argc, char **argv)
 		/* The checker must be able to fail: break one word. */
 		regions[0].mem[regions[0].len / sizeof(uint64_t) / 2] ^= 1;
 	}
-	while (!stop && !mismatches && now() - t0 < seconds) {
+	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED) && !mismatches &&
+	       now() - t0 < seconds) {
 		unsigned int victim;
 
 		/* Free one region; the reporter gets a quiet moment. */
