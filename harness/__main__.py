@@ -11,6 +11,7 @@ import argparse
 import os
 import sys
 
+from .build import build_all
 from .common import HarnessError, say, step
 
 
@@ -20,19 +21,6 @@ def _variant(args):
     if os.environ.get("BASELINE") == "1":
         return "baseline"
     return "debug" if os.environ.get("DEBUG") == "1" else "ours"
-
-
-def build_all(variant, install=True):
-    """Packages, kernel and initramfs; returns (bzImage, initramfs, info)."""
-    from . import deps, initramfs, kernel
-    src = os.environ.get("KERNEL_SRC") or None
-    if install:
-        deps.ensure(need_source=not src)
-    step(f"building the guest kernel ({variant})")
-    bz = kernel.build(variant, src)
-    step("building the initramfs (busybox-static + guest programs)")
-    initrd = initramfs.build(kernel.TREE)
-    return bz, initrd, kernel.base_info()
 
 
 def cmd_boot(args):

@@ -16,7 +16,8 @@ import tempfile
 import time
 import unittest
 
-from . import buildcheck, demo, interop, kernel, reliability
+from . import buildcheck, demo, interop, kernel, reliability, series
+from .build import build_all
 from .common import BUILD, LOGS, REPO, HarnessError, say, step
 from .vm import VM, splats
 
@@ -318,7 +319,6 @@ def e2e_returns(bz, initrd, reporting, want):
 
 def reliability_checks(res, initrd):
     """Issue 6's scenarios, each on the debug kernel; a closing summary."""
-    from .__main__ import build_all
     dbg = {}
 
     def build_debug():
@@ -360,7 +360,6 @@ def reliability_checks(res, initrd):
 
 
 def series_checks(res):
-    from . import series
     box = {}
 
     def write():
@@ -396,7 +395,6 @@ def series_checks(res):
 
 
 def main(variant, only=None):
-    from .__main__ import build_all
     t0 = time.monotonic()
     res = Results(only)
     step("harness unit tests and argument errors")

@@ -345,3 +345,57 @@ class DiscardWatchTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def _harness_imports():
+    """{module: {modules of harness it imports}}, from every import
+    statement of harness/*.py, inside functions too."""
+    import ast
+    pkg = os.path.join(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+    mods = {f[:-3] for f in os.listdir(pkg) if f.endswith(".py")}
+    graph = {}
+    for mod in mods:
+        with open(os.path.join(pkg, mod + ".py")) as f:
+            tree = ast.parse(f.read())
+        deps = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                if node.module:
+                    deps.add(node.module.split(".")[0])
+                else:
+                    deps.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and \
+                    node.module.split(".")[0] == "harness":
+                parts = node.module.split(".")
+                deps.update([parts[1]] if len(parts) > 1 else
+                            [a.name for a in node.names])
+        graph[mod] = deps & mods
+    return graph
+
+
+class ImportGraphTest(unittest.TestCase):
+    def test_no_cycle(self):
+        """The harness's modules import each other in one direction."""
+        graph = _harness_imports()
+        state = {}
+
+        def visit(mod, path):
+            if state.get(mod) == "done":
+                return
+            if state.get(mod) == "open":
+                cycle = path[path.index(mod):] + [mod]
+                self.fail("import cycle: " + " -> ".join(cycle))
+            state[mod] = "open"
+            for dep in sorted(graph[mod]):
+                visit(dep, path + [mod])
+            state[mod] = "done"
+        for mod in sorted(graph):
+            visit(mod, [])
+
+    def test_graph_has_the_imports(self):
+        """The parser finds imports, top-level and inside functions, or
+        the walk above could see no cycle at all."""
+        graph = _harness_imports()
+        self.assertIn("build", graph["check"])
+        self.assertIn("kernel", graph["build"])
