@@ -157,17 +157,21 @@ def _clean_boot(vm):
     return con
 
 
-def boot_check(bz, initrd, state):
-    vm = VM("check-boot", bz, initrd, job="boot", timeout=300)
+def boot_check(bz, initrd, state, machine="q35"):
+    vm = VM(f"check-boot-{machine}", bz, initrd, job="boot", timeout=300,
+            machine=machine)
     _clean_boot(vm)
     feats = [m for m in vm.markers if m.event == "balloon"]
     assert feats, "no virtio_balloon device bound in the guest"
     bits = feats[0].fields["features"]
     assert bits[5] == "1", f"VIRTIO_BALLOON_F_REPORTING not negotiated: {bits}"
+    transport = feats[0].fields.get("transport")
+    want = {"q35": "virtio-pci", "microvm": "virtio-mmio"}[machine]
+    assert transport == want, f"the balloon is on {transport}, not {want}"
     order = [m for m in vm.markers if m.raw.startswith("@@PR page_reporting")]
     assert order, "no page_reporting_order parameter in the guest"
     booted = [m for m in vm.markers if m.event == "booted"][0]
-    return f"{vm.accel.upper()}, {booted.fields['kernel']}, " \
+    return f"{vm.accel.upper()}, {booted.fields['kernel']}, {transport}, " \
         f"init after {booted.t:.1f}s"
 
 
@@ -295,11 +299,12 @@ def err_hang():
     assert state.count("HLT=") == 2, "registers of 2 vCPUs not saved"
 
 
-def e2e_returns(bz, initrd, reporting, want):
+def e2e_returns(bz, initrd, reporting, want, machine="q35"):
     """Free 1 GiB in a 2 GiB guest; check how much the host got back."""
     limit = 60 if reporting else 20
-    with VM("check-e2e-" + ("on" if reporting else "off"), bz, initrd,
-            job="demo", reporting=reporting, timeout=limit + 400,
+    with VM(f"check-e2e-{machine}-" + ("on" if reporting else "off"), bz,
+            initrd, job="demo", reporting=reporting, timeout=limit + 400,
+            machine=machine,
             params={"mib": 1024, "workload": "tmpfs", "hold": 2,
                     "after": limit + 10}) as vm:
         r = demo.watch_return(vm, limit=limit, live=False,
@@ -438,6 +443,19 @@ def main(variant, only=None):
             lambda: e2e_returns(bz, initrd, True, 90))
     res.run("e2e: reporting off returns < 10%",
             lambda: e2e_returns(bz, initrd, False, 10))
+
+    step("virtio-mmio: the balloon on QEMU's microvm machine")
+    res.run("microvm: guest boots, balloon on virtio-mmio negotiates "
+            "reporting", lambda: boot_check(bz, initrd, state,
+                                            machine="microvm"))
+    res.run("microvm: reporting on returns >= 90% of a freed GiB",
+            lambda: e2e_returns(bz, initrd, True, 90, machine="microvm"))
+    res.run("microvm: unbind/rebind virtio_balloon while reporting",
+            lambda: interop.rebind(bz, initrd, tag="-microvm",
+                                   machine="microvm"))
+    res.run("microvm: data-integrity stress, 45 s",
+            lambda: reliability.stress(bz, initrd, "stress-microvm", 45, 256,
+                                       machine="microvm"))
 
     step("virtio-balloon against QEMU: interop matrix and scenarios")
     if not only or "interop" in only:

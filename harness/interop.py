@@ -453,14 +453,14 @@ def _free_kb(m, kasan):
 REBIND_MIB = 256
 
 
-def rebind(bz, initrd, tag="", kasan=False):
+def rebind(bz, initrd, tag="", kasan=False, machine="q35"):
     """Unbind and rebind virtio_balloon at different points of reporting a
     free; as in unplug(), one block per report.
     @tag: suffix of the run directory. @kasan: the kernel has KASAN (see
-    _free_kb())."""
+    _free_kb()). @machine: see vm.MACHINES."""
     vm = VM(f"rebind{tag}", bz, initrd, job="rebind", mem_mib=GUEST_MIB,
             params={"mib": REBIND_MIB, "rounds": 6}, timeout=600,
-            append="page_reporting.capacity=1")
+            append="page_reporting.capacity=1", machine=machine)
     with vm:
         rc = vm.wait_done()
         vm.wait_exit()

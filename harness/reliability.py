@@ -143,12 +143,12 @@ def _stress_result(vm, rc):
 
 
 def stress(bz, initrd, name, seconds, mib, mem_mib=1024, numa_nodes=1,
-           append="", check_reported=True, seed=1):
+           append="", check_reported=True, seed=1, machine="q35"):
     """Run the data-integrity stress program in a guest; it re-verifies
     every live page each round while freed memory is reported and reused.
     With @check_reported the engine must have reported during the run."""
     vm = VM(f"rel-{name}", bz, initrd, job="stress", mem_mib=mem_mib,
-            numa_nodes=numa_nodes, append=append,
+            numa_nodes=numa_nodes, append=append, machine=machine,
             params={"seconds": seconds, "mib": mib, "seed": seed},
             timeout=seconds + 600)
     with vm:

@@ -159,14 +159,24 @@ class Marker:
         return int(self.fields[key])
 
 
+# The machines a guest runs on, and the balloon device each one takes.
+MACHINES = {"q35": "virtio-balloon-pci", "microvm": "virtio-balloon-device"}
+
+
 class VM:
     """One guest run. Use as a context manager: QEMU is killed on exit."""
 
     def __init__(self, name, kernel, initrd, job="boot", mem_mib=2048,
                  smp=2, reporting=True, params=None, balloon_props=None,
                  qemu_args=None, append="", timeout=300, balloon=True,
-                 numa_nodes=1, kunit=False, cpu=None):
+                 numa_nodes=1, kunit=False, cpu=None, machine="q35"):
+        if machine not in MACHINES:
+            raise HarnessError(f"unknown machine {machine!r}; one of "
+                               + ", ".join(sorted(MACHINES)))
         self.name = name
+        # q35: the balloon on virtio-pci; microvm: on virtio-mmio, the
+        # transport of microVM hosts.
+        self.machine = machine
         self.kernel, self.initrd = kernel, initrd
         self.job, self.mem_mib, self.smp = job, mem_mib, smp
         self.reporting = reporting
@@ -228,7 +238,7 @@ class VM:
     def qemu_cmd(self):
         def text(v):
             return ("on" if v else "off") if isinstance(v, bool) else v
-        dev = "virtio-balloon-pci," + ",".join(
+        dev = MACHINES[self.machine] + "," + ",".join(
             f"{k}={text(v)}" for k, v in self.balloon_device().items())
         cpu = self.cpu or ("host" if self.accel == "kvm" else "max")
         d = self.dir
@@ -249,7 +259,13 @@ class VM:
         smp = str(self.smp)
         if self.numa_nodes > 1:
             smp += f",sockets={self.numa_nodes}"
-        return [QEMU, "-accel", self.accel, "-M", "q35", "-cpu", cpu,
+        if self.machine == "microvm":
+            # microvm makes only the first -serial a port (COM1); the data
+            # channel is a second ISA port, ttyS1 in the guest.
+            data = ["-device", "isa-serial,chardev=data,iobase=0x2f8,irq=3"]
+        else:
+            data = ["-serial", "chardev:data"]
+        return [QEMU, "-accel", self.accel, "-M", self.machine, "-cpu", cpu,
                 "-smp", smp, "-m", self._mem_size() + self.mem_opts,
                 "-nodefaults", "-display", "none", "-no-reboot",
                 "-kernel", self.kernel, "-initrd", self.initrd,
@@ -261,7 +277,7 @@ class VM:
                 # wait=on: the guest does not start before the harness
                 # listens, so no line of the data channel is lost.
                 "-chardev", f"socket,id=data,path={d}/data.sock,server=on,wait=on",
-                "-serial", "chardev:data"] + extra + self.qemu_args
+                ] + data + extra + self.qemu_args
 
     def __enter__(self):
         self.start()

@@ -28,10 +28,13 @@
  *   idle     The worker stops when no bit is left that it could report.
  *
  * Why this is lossless: a bit is set under the zone->lock of the freed
- * block and cleared only under the same lock, after checking the block.
- * The summary bit is cleared before the section's bitmap is read, with full
- * barriers on both sides (see reporting_mark_blocks() and
- * reporting_scan()).
+ * block and cleared only under the same lock, after checking the block
+ * (bits of memory that cannot be free, holes and offlined memory, are
+ * cleared without it). The summary bit is cleared before the section's
+ * bitmap is read, with full barriers on both sides (see
+ * reporting_mark_blocks() and reporting_scan()); a mark in a section the
+ * summary does not cover raises reporting_unsummarized instead, which the
+ * worker clears the same way before it looks at every online section.
  *
  * Why nothing is reported twice: reporting clears the bits of a block, and
  * putting it back does not mark it. Merges and splits of free blocks do not
@@ -171,7 +174,8 @@ enum {
 
 /*
  * Summary: one bit per memory section, set when the section may have
- * marked blocks. Replaced (grown) only by the memory hotplug notifier, with
+ * marked blocks. Replaced (grown) by page_reporting_init(), the memory
+ * hotplug notifier and reporting_summarize_all(), with
  * reporting_summary_lock held; the free path reads it under RCU.
  */
 struct reporting_summary {
@@ -249,11 +253,10 @@ static bool reporting_summarize_all(void)
 	bool ok;
 
 	ok = !reporting_summary_grow(__highest_present_section_nr + 1);
+	/* Registration requires a summary: there is one. */
 	summary = reporting_summary_locked();
 	if (!ok)
 		set_bit(0, &reporting_unsummarized);
-	if (!summary)
-		return false;
 	for (sec = 0; sec < summary->nbits; sec++)
 		if (online_section_nr(sec))
 			set_bit(sec, summary->map);
@@ -347,9 +350,11 @@ static void reporting_mark_blocks(unsigned long pfn, unsigned long nr)
 	summary = rcu_dereference(reporting_summary);
 	if (unlikely(!summary || sec >= summary->nbits)) {
 		/* Not a lost mark: see reporting_summarize_all(). */
-		set_bit(0, &reporting_unsummarized);
-		/* As for the summary bit below: before reporting_request(). */
-		smp_mb__after_atomic();
+		if (!test_bit(0, &reporting_unsummarized)) {
+			set_bit(0, &reporting_unsummarized);
+			/* As for the summary bit below. */
+			smp_mb__after_atomic();
+		}
 		return;
 	}
 	/* Test first: the summary word is shared by 64 sections. */
@@ -657,6 +662,7 @@ static void reporting_flush(struct reporting_pass *p)
 	struct reporting_engine *eng = p->eng;
 	struct zone *zone = p->zone;
 	unsigned int i, n = p->nents;
+	bool gone;
 	int err;
 
 	/* The next block re-checks its zone's watermark. */
@@ -664,7 +670,12 @@ static void reporting_flush(struct reporting_pass *p)
 	reporting_unlock_memory();
 
 	sg_mark_end(&eng->sgl[n - 1]);
-	err = p->prdev->report(p->prdev, eng->sgl, n);
+	/*
+	 * page_reporting_unregister() has cleared the device pointer and
+	 * waits for this pass: the batch goes back unreported.
+	 */
+	gone = rcu_access_pointer(pr_dev_info) != p->prdev;
+	err = gone ? -ENODEV : p->prdev->report(p->prdev, eng->sgl, n);
 	trace_page_reporting_batch(zone_to_nid(zone), zone_idx(zone), n,
 				   p->order, err);
 
@@ -689,7 +700,8 @@ static void reporting_flush(struct reporting_pass *p)
 
 	reporting_stat_add(&reporting_stats.isolated_now, -(long)n);
 	if (err) {
-		reporting_stat_add(&reporting_stats.report_errors, 1);
+		if (!gone)
+			reporting_stat_add(&reporting_stats.report_errors, 1);
 		p->err = err;
 	} else {
 		reporting_stat_add(&reporting_stats.reported_blocks, n);
@@ -715,12 +727,8 @@ reporting_flushed(struct reporting_pass *p, unsigned long sec,
 		  unsigned long bit)
 {
 	reporting_flush(p);
-	/*
-	 * page_reporting_unregister() cleared the device pointer and waits
-	 * for this pass: stop here rather than report more batches to it.
-	 */
-	if (p->err || p->batches >= PR_PASS_BATCHES ||
-	    rcu_access_pointer(pr_dev_info) != p->prdev)
+	/* A batch given back because of unregistering sets p->err. */
+	if (p->err || p->batches >= PR_PASS_BATCHES)
 		return PR_SECTION_STOP;
 	p->resume_sec = sec;
 	p->resume_bit = bit;
@@ -1061,7 +1069,9 @@ static void reporting_mark_all(void)
  * stays on once enabled, so the buddy allocator still clears the flag when
  * such a block leaves the free list, and a block that still has it at the
  * next device's first pass has stayed free since it was flagged, which is
- * all that probation asks.
+ * all that probation asks. Marks in sections beyond the summary, and
+ * reporting_unsummarized, stay too: the next registration marks every
+ * block anyway.
  */
 static void reporting_clear_all(void)
 {
@@ -1209,7 +1219,8 @@ static int reporting_memory_notifier(struct notifier_block *nb,
 		 * that fails, onlining goes on all the same: marks in them
 		 * set reporting_unsummarized, and the worker retries.
 		 */
-		reporting_summary_grow(pfn_to_section_nr(end - 1) + 1);
+		if (reporting_summary_grow(pfn_to_section_nr(end - 1) + 1))
+			pr_warn_once("cannot grow the summary; the worker retries\n");
 		break;
 	case MEM_OFFLINE:
 		/*

@@ -11,8 +11,6 @@
 #ifndef _MM_TESTS_PAGE_REPORTING_KUNIT_H
 #define _MM_TESTS_PAGE_REPORTING_KUNIT_H
 
-#if IS_ENABLED(CONFIG_PAGE_REPORTING_KUNIT_TEST)
-
 #include <kunit/test.h>
 #include <linux/delay.h>
 #include <linux/kthread.h>
@@ -44,6 +42,7 @@ static int prt_report(struct page_reporting_dev_info *prdev,
 		      struct scatterlist *sgl, unsigned int nents)
 {
 	struct prt_dev *d = container_of(prdev, struct prt_dev, prdev);
+	struct completion *hold;
 	struct scatterlist *sg;
 	unsigned int i;
 
@@ -64,9 +63,11 @@ static int prt_report(struct page_reporting_dev_info *prdev,
 	}
 	if (d->watch)
 		d->watch_free = zone_page_state_snapshot(d->watch, NR_FREE_PAGES);
-	if (d->hold) {
+	/* The tests clear it while the worker may be here. */
+	hold = READ_ONCE(d->hold);
+	if (hold) {
 		complete(&d->entered);
-		wait_for_completion(d->hold);
+		wait_for_completion(hold);
 	}
 	return d->fail;
 }
@@ -449,7 +450,7 @@ static void prt_test_report_blocked(struct kunit *test)
 	int i;
 
 	init_completion(&prt->entered);
-	prt->hold = &release;
+	WRITE_ONCE(prt->hold, &release);
 	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_MIN_ORDER);
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	prt_free(page, PR_MIN_ORDER);
@@ -463,7 +464,7 @@ static void prt_test_report_blocked(struct kunit *test)
 		queue_delayed_work(system_freezable_wq, &prt->prdev.work, 0);
 	}
 	if (i == 10) {
-		prt->hold = NULL;
+		WRITE_ONCE(prt->hold, NULL);
 		complete(&release);
 		prt_settle();
 		KUNIT_FAIL(test, "the worker never called ->report()");
@@ -484,7 +485,7 @@ static void prt_test_report_blocked(struct kunit *test)
 	 * return); the pass goes on and what was freed meanwhile follows.
 	 */
 	prt_forget();
-	prt->hold = NULL;
+	WRITE_ONCE(prt->hold, NULL);
 	complete(&release);
 	KUNIT_EXPECT_NOT_NULL(test, pages[0]);
 	for (i = 0; i < 10; i++)
@@ -500,6 +501,27 @@ static void prt_test_report_blocked(struct kunit *test)
 }
 
 #ifdef CONFIG_COMPACTION
+/* Clear the mark of an allocated block. */
+static void prt_unmark(struct page *page)
+{
+	struct zone *zone = page_zone(page);
+
+	spin_lock_irq(&zone->lock);
+	reporting_clear_unit(zone, page_to_pfn(page), PR_MIN_ORDER);
+	spin_unlock_irq(&zone->lock);
+}
+
+/*
+ * Hand out a captured tracked block as compaction would (the part of
+ * prep_new_page() a GFP_KERNEL allocation needs), then free it for real.
+ */
+static void prt_free_captured(struct page *page)
+{
+	post_alloc_hook(page, PR_MIN_ORDER, GFP_KERNEL);
+	set_page_refcounted(page);
+	prt_free(page, PR_MIN_ORDER);
+}
+
 /*
  * A block that compaction_capture() takes while it is being freed never
  * reaches a free list, so it is not marked. The block is freed in two
@@ -512,19 +534,31 @@ static void prt_test_capture_not_marked(struct kunit *test)
 	struct compact_control cc = { .order = PR_MIN_ORDER };
 	struct capture_control capc = { .cc = &cc };
 	struct page *page = NULL;
-	unsigned long pfn = 0;
+	unsigned long pfn = 0, flags;
+	unsigned int kthread;
 	int tries;
 
 	/* The halves must go straight to the buddy allocator, not a pcp list. */
 	if (!PR_MIN_ORDER || half <= PAGE_ALLOC_COSTLY_ORDER)
 		kunit_skip(test, "half a tracked block fits the per-cpu lists");
+	/* zone->lock sleeps there, and the free below has interrupts off. */
+	if (IS_ENABLED(CONFIG_PREEMPT_RT))
+		kunit_skip(test, "PREEMPT_RT");
 
-	/* No capture when someone took the first half meanwhile: retry. */
-	for (tries = 0; tries < 5 && !capc.page; tries++) {
+	/*
+	 * No capture of our block when someone took the first half
+	 * meanwhile (no merge), or a free elsewhere took the capture: retry.
+	 */
+	for (tries = 0; tries < 5; tries++) {
 		page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_MIN_ORDER);
 		KUNIT_ASSERT_NOT_NULL(test, page);
 		pfn = page_to_pfn(page);
-		/* Two blocks of order @half, as split_page() would make them. */
+		/* A stale mark from before it was allocated is not ours. */
+		prt_unmark(page);
+		/*
+		 * Two blocks of order @half, as split_page() would make them
+		 * (GFP_KERNEL: no memcg charge to split).
+		 */
 		set_page_refcounted(page + (1UL << half));
 		split_page_owner(page, PR_MIN_ORDER, half);
 		pgalloc_tag_split(page_folio(page), PR_MIN_ORDER, half);
@@ -533,28 +567,30 @@ static void prt_test_capture_not_marked(struct kunit *test)
 
 		cc.zone = page_zone(page);
 		cc.migratetype = get_pageblock_migratetype(page);
+		capc.page = NULL;
 		/*
 		 * task_capc() serves the direct compaction of user tasks;
 		 * this test runs in a kthread. Look like one for the length
-		 * of the free, with preemption off so nothing else sees it.
+		 * of the free, with interrupts off so that no other free on
+		 * this CPU sees it.
 		 */
-		preempt_disable();
+		local_irq_save(flags);
+		kthread = current->flags & PF_KTHREAD;
 		current->flags &= ~PF_KTHREAD;
 		current->capture_control = &capc;
 		__free_pages(page + (1UL << half), half);
 		current->capture_control = NULL;
-		current->flags |= PF_KTHREAD;
-		preempt_enable();
+		current->flags |= kthread;
+		local_irq_restore(flags);
+		if (capc.page && page_to_pfn(capc.page) == pfn)
+			break;
+		if (capc.page)
+			prt_free_captured(capc.page);
 	}
-	KUNIT_ASSERT_NOT_NULL_MSG(test, capc.page, "no capture in %d tries",
-				  tries);
-	KUNIT_EXPECT_EQ(test, page_to_pfn(capc.page), pfn);
+	KUNIT_ASSERT_LT_MSG(test, tries, 5, "no capture in %d tries", tries);
 	KUNIT_EXPECT_FALSE(test, prt_marked(pfn));
 
-	/* Hand it out as compaction would, and free it for real. */
-	post_alloc_hook(capc.page, PR_MIN_ORDER, GFP_KERNEL);
-	set_page_refcounted(capc.page);
-	prt_free(capc.page, PR_MIN_ORDER);
+	prt_free_captured(capc.page);
 	KUNIT_EXPECT_TRUE(test, prt_marked(pfn));
 	prt_settle();
 	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn), 1U);
@@ -571,27 +607,38 @@ static void prt_test_mark_beyond_summary(struct kunit *test)
 	struct page *page;
 	unsigned long pfn;
 
-	small = kzalloc(struct_size(small, map, 0), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, small);
 	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_MIN_ORDER);
-	if (!page)
-		kfree(small);
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	pfn = page_to_pfn(page);
 
-	/* A summary of no section: every mark falls beyond it. */
+	/*
+	 * A summary of no section: every mark falls beyond it. Its map is
+	 * as large as the old one: a pass that a batch interrupted sets the
+	 * bit of the section it was in when it comes back.
+	 */
 	reporting_lock_memory();
 	old = reporting_summary_locked();
-	rcu_assign_pointer(reporting_summary, small);
+	small = kzalloc(struct_size(small, map, BITS_TO_LONGS(old->nbits)),
+			GFP_KERNEL);
+	if (small)
+		rcu_assign_pointer(reporting_summary, small);
 	reporting_unlock_memory();
+	if (!small)
+		__free_pages(page, PR_MIN_ORDER);
+	KUNIT_ASSERT_NOT_NULL(test, small);
 	synchronize_rcu();
 	/* The marks it had: reporting_summarize_all() finds them again. */
 	kfree(old);
 
+	/* No pass before the checks: one would clear the flag. */
+	page_reporting_delay_ms = 60000;
+	page_reporting_max_delay_ms = 60000;
 	prt_free(page, PR_MIN_ORDER);
 	KUNIT_EXPECT_TRUE(test, prt_marked(pfn));
 	KUNIT_EXPECT_TRUE(test, test_bit(0, &reporting_unsummarized));
 
+	page_reporting_delay_ms = 0;
+	page_reporting_max_delay_ms = 0;
 	prt_settle();
 	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn), 1U);
 	KUNIT_EXPECT_FALSE(test, prt_marked(pfn));
@@ -629,24 +676,25 @@ static void prt_test_unregister_stops_pass(struct kunit *test)
 		pages[i] = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_MIN_ORDER);
 		n += !!pages[i];
 	}
+	/* No pass while they are freed: the next flush runs the only one. */
+	page_reporting_delay_ms = 60000;
 	for (i = 0; i < ARRAY_SIZE(pages); i++)
 		if (pages[i])
 			prt_free(pages[i], PR_MIN_ORDER);
 	KUNIT_ASSERT_GE(test, n, 3);
 
 	/* One pass puts them on probation, without reporting them. */
-	page_reporting_delay_ms = 60000;
 	flush_delayed_work(&prt->prdev.work);
 
 	/* The next pass reports one block per call; hold the first call. */
 	prt_forget();
 	prt->prdev.capacity = 1;
 	init_completion(&prt->entered);
-	prt->hold = &release;
+	WRITE_ONCE(prt->hold, &release);
 	atomic_set(&prt->prdev.state, PAGE_REPORTING_REQUESTED);
 	mod_delayed_work(system_freezable_wq, &prt->prdev.work, 0);
 	if (!wait_for_completion_timeout(&prt->entered, 10 * HZ)) {
-		prt->hold = NULL;
+		WRITE_ONCE(prt->hold, NULL);
 		complete(&release);
 		KUNIT_FAIL(test, "the worker never called ->report()");
 		return;
@@ -654,7 +702,7 @@ static void prt_test_unregister_stops_pass(struct kunit *test)
 
 	t = kthread_run(prt_unregister_fn, &unregistered, "prt-unregister");
 	if (IS_ERR(t)) {
-		prt->hold = NULL;
+		WRITE_ONCE(prt->hold, NULL);
 		complete(&release);
 		KUNIT_FAIL(test, "kthread_run: %ld", PTR_ERR(t));
 		return;
@@ -663,7 +711,7 @@ static void prt_test_unregister_stops_pass(struct kunit *test)
 	for (i = 0; i < 500 && rcu_access_pointer(pr_dev_info); i++)
 		msleep(20);
 	calls = prt->calls;
-	prt->hold = NULL;
+	WRITE_ONCE(prt->hold, NULL);
 	complete(&release);
 	wait_for_completion(&unregistered);
 
@@ -743,12 +791,18 @@ static void prt_test_hotplug_notifier(struct kunit *test)
 	mutex_unlock(&reporting_summary_lock);
 
 	/*
-	 * A summary that cannot be allocated does not fail onlining: 2^40
-	 * sections need more than the page allocator can give at once.
+	 * A summary that cannot be allocated does not fail onlining: twice
+	 * KMALLOC_MAX_SIZE worth of summary bits. (A 32-bit summary always
+	 * fits.)
 	 */
-	mn.start_pfn = section_nr_to_pfn(1UL << 40);
-	KUNIT_EXPECT_EQ(test, reporting_memory_notifier(NULL, MEM_GOING_ONLINE,
-							&mn), NOTIFY_OK);
+	if (IS_ENABLED(CONFIG_64BIT)) {
+		int ret;
+
+		mn.start_pfn = section_nr_to_pfn(KMALLOC_MAX_SIZE *
+						 BITS_PER_BYTE * 2);
+		ret = reporting_memory_notifier(NULL, MEM_GOING_ONLINE, &mn);
+		KUNIT_EXPECT_EQ(test, ret, NOTIFY_OK);
+	}
 
 	/* Offline: the section's bits go. (Only the bits: nothing is freed.) */
 	mn.start_pfn = section_nr_to_pfn(sec);
@@ -837,5 +891,4 @@ static struct kunit_suite page_reporting_test_suite = {
 
 kunit_test_suite(page_reporting_test_suite);
 
-#endif /* CONFIG_PAGE_REPORTING_KUNIT_TEST */
 #endif /* _MM_TESTS_PAGE_REPORTING_KUNIT_H */

@@ -50,11 +50,14 @@ memory_fields() {
 }
 
 # One "balloon" line per bound virtio-balloon device: its negotiated
-# feature bits (bit 1 stats, 3 free page hint, 4 page poison, 5 reporting).
+# feature bits (bit 1 stats, 3 free page hint, 4 page poison, 5 reporting)
+# and its transport (the driver of its parent: virtio-pci, virtio-mmio).
 mark_balloon() {
 	for d in /sys/bus/virtio/drivers/virtio_balloon/virtio*; do
-		[ -e "$d/features" ] &&
-			mark "balloon dev=${d##*/} features=$(cat "$d/features")"
+		[ -e "$d/features" ] || continue
+		t=$(readlink "$(readlink -f "$d")/../driver")
+		mark "balloon dev=${d##*/} features=$(cat "$d/features")" \
+			"transport=${t##*/}"
 	done
 }
 
