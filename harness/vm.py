@@ -159,8 +159,24 @@ class Marker:
         return int(self.fields[key])
 
 
-# The machines a guest runs on, and the balloon device each one takes.
-MACHINES = {"q35": "virtio-balloon-pci", "microvm": "virtio-balloon-device"}
+def host_tsc_khz():
+    """The host CPU's clock in kHz ("cpu MHz" of /proc/cpuinfo), or None."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("cpu MHz"):
+                    return int(float(line.split(":")[1]) * 1000)
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+# The machines a guest runs on: the balloon device each one takes, and the
+# transport the guest then binds it through (the driver of its parent).
+MACHINES = {
+    "q35": ("virtio-balloon-pci", "virtio-pci"),
+    "microvm": ("virtio-balloon-device", "virtio-mmio"),
+}
 
 
 class VM:
@@ -215,6 +231,13 @@ class VM:
         args = ["console=ttyS0", "panic=-1", "oops=panic", f"pr.job={self.job}"]
         if not self.kunit:
             args.append("kunit.enable=0")
+        khz = host_tsc_khz() if self.machine == "microvm" else None
+        if khz:
+            # microvm has no HPET or ACPI PM timer to calibrate the TSC
+            # against, and calibrating against the PIT under TCG fails on
+            # a busy host: the guest then hangs in early boot. Under TCG
+            # the guest's TSC is the host's.
+            args.append(f"tsc_early_khz={khz}")
         args += [f"pr.{k}={v}" for k, v in self.params.items()]
         if self.append:
             args.append(self.append)
@@ -238,7 +261,7 @@ class VM:
     def qemu_cmd(self):
         def text(v):
             return ("on" if v else "off") if isinstance(v, bool) else v
-        dev = MACHINES[self.machine] + "," + ",".join(
+        dev = MACHINES[self.machine][0] + "," + ",".join(
             f"{k}={text(v)}" for k, v in self.balloon_device().items())
         cpu = self.cpu or ("host" if self.accel == "kvm" else "max")
         d = self.dir
@@ -260,9 +283,15 @@ class VM:
         if self.numa_nodes > 1:
             smp += f",sockets={self.numa_nodes}"
         if self.machine == "microvm":
+            if self.balloon_port or self.mem_opts or self.numa_nodes > 1:
+                raise HarnessError("microvm has no PCIe root port, memory "
+                                   "hotplug or NUMA nodes")
             # microvm makes only the first -serial a port (COM1); the data
             # channel is a second ISA port, ttyS1 in the guest.
-            data = ["-device", "isa-serial,chardev=data,iobase=0x2f8,irq=3"]
+            data = ["-device", "isa-serial,chardev=data,iobase=0x2f8,irq=3",
+                    # QEMU's virtio-mmio is legacy (version 1) by default;
+                    # microVM hosts offer version 2, as PCI does.
+                    "-global", "virtio-mmio.force-legacy=false"]
         else:
             data = ["-serial", "chardev:data"]
         return [QEMU, "-accel", self.accel, "-M", self.machine, "-cpu", cpu,

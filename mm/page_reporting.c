@@ -653,6 +653,15 @@ static void reporting_unlock_memory(void)
 }
 
 /*
+ * page_reporting_unregister() has cleared the device pointer and waits for
+ * this pass: isolate and report nothing more.
+ */
+static bool reporting_dev_gone(struct reporting_pass *p)
+{
+	return rcu_access_pointer(pr_dev_info) != p->prdev;
+}
+
+/*
  * Report the batch of p->zone and give it back. Called with the memory
  * locks held and no zone locked; returns the same way. The isolated blocks
  * need no lock while they are out: nobody else can reach them.
@@ -670,14 +679,15 @@ static void reporting_flush(struct reporting_pass *p)
 	reporting_unlock_memory();
 
 	sg_mark_end(&eng->sgl[n - 1]);
-	/*
-	 * page_reporting_unregister() has cleared the device pointer and
-	 * waits for this pass: the batch goes back unreported.
-	 */
-	gone = rcu_access_pointer(pr_dev_info) != p->prdev;
-	err = gone ? -ENODEV : p->prdev->report(p->prdev, eng->sgl, n);
-	trace_page_reporting_batch(zone_to_nid(zone), zone_idx(zone), n,
-				   p->order, err);
+	/* Unregistering began while it was assembled: it goes back. */
+	gone = reporting_dev_gone(p);
+	if (gone) {
+		err = -ENODEV;
+	} else {
+		err = p->prdev->report(p->prdev, eng->sgl, n);
+		trace_page_reporting_batch(zone_to_nid(zone), zone_idx(zone),
+					   n, p->order, err);
+	}
 
 	spin_lock_irq(&zone->lock);
 	for (i = 0; i < n; i++) {
@@ -727,8 +737,7 @@ reporting_flushed(struct reporting_pass *p, unsigned long sec,
 		  unsigned long bit)
 {
 	reporting_flush(p);
-	/* A batch given back because of unregistering sets p->err. */
-	if (p->err || p->batches >= PR_PASS_BATCHES)
+	if (p->err || p->batches >= PR_PASS_BATCHES || reporting_dev_gone(p))
 		return PR_SECTION_STOP;
 	p->resume_sec = sec;
 	p->resume_bit = bit;
@@ -841,6 +850,8 @@ static void reporting_scan(struct reporting_pass *p)
 	for (;;) {
 		enum reporting_section_result res;
 
+		if (reporting_dev_gone(p))
+			break;
 		/* Re-read: it may have grown while a batch was out. */
 		summary = reporting_summary_locked();
 		sec = find_next_bit(summary->map, summary->nbits, sec);
@@ -973,6 +984,9 @@ static void page_reporting_process(struct work_struct *work)
 			 prdev->capacity ?: PAGE_REPORTING_CAPACITY);
 	reporting_scan(&p);
 	eng->recent_when = jiffies;
+	/* Unregistering: no statistics of an unfinished pass, no requeue. */
+	if (reporting_dev_gone(&p))
+		return;
 
 	reporting_stat_add(&reporting_stats.passes, 1);
 	/*
@@ -1220,7 +1234,7 @@ static int reporting_memory_notifier(struct notifier_block *nb,
 		 * set reporting_unsummarized, and the worker retries.
 		 */
 		if (reporting_summary_grow(pfn_to_section_nr(end - 1) + 1))
-			pr_warn_once("cannot grow the summary; the worker retries\n");
+			pr_warn_ratelimited("page_reporting: summary not grown, retrying\n");
 		break;
 	case MEM_OFFLINE:
 		/*

@@ -240,6 +240,37 @@ class HangStateTest(unittest.TestCase):
             self.assertIn("QEMU gone", v.save_hang_state())
 
 
+class MachineTest(unittest.TestCase):
+    def test_q35_balloon_on_pci(self):
+        cmd = vm.VM("unit", "bz", "initrd").qemu_cmd()
+        self.assertEqual(cmd[cmd.index("-M") + 1], "q35")
+        self.assertEqual(cmd.count("-serial"), 2)
+        self.assertTrue(any(a.startswith("virtio-balloon-pci,") for a in cmd))
+
+    def test_microvm_balloon_on_mmio(self):
+        cmd = vm.VM("unit", "bz", "initrd", machine="microvm").qemu_cmd()
+        self.assertEqual(cmd[cmd.index("-M") + 1], "microvm")
+        # The console is COM1; the data channel a second ISA port.
+        self.assertEqual(cmd.count("-serial"), 1)
+        self.assertIn("isa-serial,chardev=data,iobase=0x2f8,irq=3", cmd)
+        self.assertIn("virtio-mmio.force-legacy=false", cmd)
+        self.assertTrue(any(a.startswith("virtio-balloon-device,")
+                            for a in cmd))
+
+    def test_microvm_refuses_what_it_lacks(self):
+        with self.assertRaisesRegex(HarnessError, "microvm has no"):
+            vm.VM("unit", "bz", "initrd", machine="microvm",
+                  numa_nodes=2).qemu_cmd()
+        v = vm.VM("unit", "bz", "initrd", machine="microvm")
+        v.balloon_port = "rp0"
+        with self.assertRaisesRegex(HarnessError, "microvm has no"):
+            v.qemu_cmd()
+
+    def test_unknown_machine(self):
+        with self.assertRaisesRegex(HarnessError, "unknown machine 'pc'"):
+            vm.VM("unit", "bz", "initrd", machine="pc")
+
+
 class RamSizeTest(unittest.TestCase):
     def _m(self, v):
         cmd = v.qemu_cmd()

@@ -53,6 +53,7 @@ memory_fields() {
 # feature bits (bit 1 stats, 3 free page hint, 4 page poison, 5 reporting)
 # and its transport (the driver of its parent: virtio-pci, virtio-mmio).
 mark_balloon() {
+	local d t
 	for d in /sys/bus/virtio/drivers/virtio_balloon/virtio*; do
 		[ -e "$d/features" ] || continue
 		t=$(readlink "$(readlink -f "$d")/../driver")
