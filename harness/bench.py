@@ -11,7 +11,7 @@ Configurations:
   upstream  unpatched 6.12, free-page-reporting=on (the free-list reporter)
   ours      6.12 + this series, free-page-reporting=on
 
-Workloads (issue 5's numbering):
+Workloads:
   return     1. time until 50% / 90% of a freed GiB is back on the host
   footprint  2. host RSS 30 s after boot and 30 s after the free (with 1)
   pf         3. page-fault throughput under alloc/free churn

@@ -70,7 +70,7 @@
 
 /*
  * Reporting order: blocks smaller than this are not reported. -1 until a
- * device registers (or the user sets it), as before.
+ * device registers or the user sets it.
  */
 unsigned int page_reporting_order = -1;
 
