@@ -102,10 +102,10 @@ def _source_identity(kernel_src):
             "mtime": int(st.st_mtime), "package": p.stdout.strip()}
 
 
-def _git(*args, check=True):
-    return run(["git", "-C", TREE, "-c", "user.name=pr-harness",
+def _git(*args, check=True, tree=TREE, log=None):
+    return run(["git", "-C", tree, "-c", "user.name=pr-harness",
                 "-c", "user.email=pr-harness@localhost"] + list(args),
-               check=check, what="git " + args[0])
+               check=check, log=log, what="git " + args[0])
 
 
 def base_info():
@@ -140,13 +140,10 @@ def extract_base(dest, kernel_src=None, log=None):
     prog = Progress("recording the base in git")
     prog.update("git add", force=True)
     run(["git", "init", "-q", dest], log=log, what="git init")
-    git = ["git", "-C", dest, "-c", "user.name=pr-harness",
-           "-c", "user.email=pr-harness@localhost"]
     # -f: Debian's top-level .gitignore ignores everything ("/*").
-    run(git + ["add", "-f", "-A"], log=log, what="git add")
-    run(git + ["commit", "-q", "-m", f"base: Linux {ver}"], log=log,
-        what="git commit")
-    run(git + ["tag", "-f", "base"], log=log, what="git tag")
+    _git("add", "-f", "-A", tree=dest, log=log)
+    _git("commit", "-q", "-m", f"base: Linux {ver}", tree=dest, log=log)
+    _git("tag", "-f", "base", tree=dest, log=log)
     prog.done("done")
     return ver
 

@@ -218,8 +218,8 @@ def pristine_am(files):
                                   " (differs)"))
     out.append(("the git am tree holds every kernel-tree file as written",
                 not wrong, ", ".join(wrong) or f"{len(mine)} files"))
-    # The same tree as the scratch commits, which the prefix builds and
-    # W=1 checks use: compare the tree objects.
+    # The same tree as the scratch commits, which kernel-doc reads:
+    # compare the tree objects.
     am_tree = _git(PRISTINE_TREE, "rev-parse", "HEAD^{tree}").stdout.strip()
     scratch = _git(SCRATCH, "rev-parse", "HEAD^{tree}").stdout.strip()
     detail = f"tree {am_tree[:12]}"
