@@ -16,7 +16,7 @@ import tempfile
 import time
 import unittest
 
-from . import buildcheck, demo, interop, kernel, reliability, series
+from . import buildcheck, churn, demo, interop, kernel, reliability, series
 from .build import build_all
 from .common import BUILD, LOGS, REPO, HarnessError, say, step
 from .vm import MACHINES, VM, splats
@@ -327,6 +327,39 @@ def e2e_returns(bz, initrd, reporting, want, machine="q35"):
     return f"{pct:.0f}% back after {limit}s"
 
 
+def e2e_order(bz, initrd, order):
+    """Free 1 GiB in a 2 GiB guest booted with page_reporting_order=@order:
+    90% comes back, the host discards blocks below 2 MiB, and none below
+    the order (QEMU's ram_block_discard_range trace)."""
+    limit = 60
+    name = f"check-e2e-order{order}"
+    trace = os.path.join(BUILD, "runs", name, "discard-trace.log")
+    with VM(name, bz, initrd, job="demo", timeout=limit + 400,
+            append=f"page_reporting.page_reporting_order={order}",
+            qemu_args=churn.qemu_args(trace),
+            params={"mib": 1024, "workload": "tmpfs", "hold": 2,
+                    "after": limit + 10}) as vm:
+        watcher = churn.DiscardWatch(vm, trace).start()
+        try:
+            r = demo.watch_return(vm, limit=limit, live=False)
+            vm.quit()
+        finally:
+            watcher.stop()
+    say("     " + demo.summary_line(r, f"e2e order={order}"))
+    pct = 100.0 * r.get("returned_mib", 0) / r["freed_mib"]
+    sizes = [e[1] for e in watcher.events]
+    assert sizes, "the host saw no discard"
+    small = sum(1 for n in sizes if n < 2 << 20)
+    assert min(sizes) >= 4096 << order, (
+        f"a discard of {min(sizes)} bytes, below order {order}")
+    assert small, f"none of {len(sizes)} discards is below 2 MiB"
+    assert pct >= 90, (f"only {pct:.0f}% of {r['freed_mib']:.0f} MiB came "
+                       f"back within {limit}s")
+    return (f"{pct:.0f}% back, 90% after {r['t90']:.1f}s; {small} of "
+            f"{len(sizes)} discards below 2 MiB, smallest {min(sizes) >> 10} "
+            f"KiB")
+
+
 def reliability_checks(res, initrd):
     """The reliability scenarios, each on the debug kernel, and their
     closing summary."""
@@ -453,6 +486,16 @@ def main(variant, only=None):
             lambda: e2e_returns(bz, initrd, True, 90))
     res.run("e2e: reporting off returns < 10%",
             lambda: e2e_returns(bz, initrd, False, 10))
+
+    step("reporting orders below the tracked 2 MiB")
+    for order in (0, 5):
+        res.run(f"order {order}: 90% of a freed GiB back, discards below "
+                "2 MiB, none below the order",
+                lambda order=order: e2e_order(bz, initrd, order))
+    res.run("order 0: data-integrity stress, 45 s",
+            lambda: reliability.stress(
+                bz, initrd, "stress-order0", 45, 256,
+                append="page_reporting.page_reporting_order=0"))
 
     step("virtio-mmio: the balloon on QEMU's microvm machine")
     res.run("microvm: guest boots, balloon on virtio-mmio negotiates "

@@ -6,42 +6,53 @@
  * free memory so that its host can take it back. This engine finds that
  * memory without walking free lists:
  *
- *   mark     __free_one_page() puts a block of at least the tracked order
- *            (2 MiB, or pageblock_order if smaller) on a free list, after
- *            merging. The tracked blocks that this free made whole get their
- *            bit set in their section's bitmap (after
- *            mem_section_usage::pageblock_flags), and the section its bit
- *            in a small summary bitmap. A block whose bit is clear was
- *            reported, or has not been free since the device registered.
- *   scan     After a quiet period, a worker walks the summary, then the set
- *            bits of each marked section.
+ *   mark     __free_one_page() puts a block of at least the mark order
+ *            (the reporting order, or the tracked order of 2 MiB or a
+ *            pageblock if that is smaller) on a free list, after merging.
+ *            The tracked blocks that hold the freed range get their mark bit
+ *            set in their section's map (after
+ *            mem_section_usage::pageblock_flags) and their probation bit
+ *            cleared, and the section gets its bit in a small summary
+ *            bitmap. A block whose mark is clear was reported, or nothing
+ *            was freed in it since the device registered.
+ *   scan     After a quiet period, a worker walks the summary, then the
+ *            marked blocks of each marked section.
+ *   probate  The first time the worker finds a marked block free, it sets
+ *            the block's probation bit and leaves it. A free in the block
+ *            before the next pass clears that bit again; an allocation
+ *            leaves it not free. Blocks that churn are not reported.
  *   isolate  Under zone->lock, taken once per batch and marked section, a
- *            marked block that is still a free buddy block of at least
- *            page_reporting_order is taken off the free list into a
- *            scatterlist and its bits are cleared. A marked block that is
- *            no longer free loses its bit: it will be marked again when it
- *            is freed again.
+ *            marked block on probation that is still free is taken off the
+ *            free list into a scatterlist and its bits are cleared: as a
+ *            whole (with its neighbours when the reporting order is larger),
+ *            or, with a smaller reporting order, the free buddy blocks of at
+ *            least that order inside it that are not PG_reported. A marked
+ *            block with nothing free loses its bits: it will be marked
+ *            again when something in it is freed again.
  *   report   With zone->lock dropped, the batch goes to ->report().
  *   drain    The blocks return to the buddy allocator without being marked
- *            (FPI_SKIP_REPORT_NOTIFY). Bits of blocks the device failed to
- *            report are set again.
+ *            (FPI_SKIP_REPORT_NOTIFY) and with PG_reported set, unless they
+ *            merged. Blocks the device failed to report are marked again.
  *   idle     The worker stops when no bit is left that it could report.
  *
- * Why this is lossless: a bit is set under the zone->lock of the freed
+ * Why this is lossless: a mark is set under the zone->lock of the freed
  * block and cleared only under the same lock, after checking the block
- * (bits of memory that cannot be free, holes and offlined memory, are
+ * (marks of memory that cannot be free, holes and offlined memory, are
  * cleared without it). The summary bit is cleared before the section's
- * bitmap is read, with full barriers on both sides (see
+ * map is read, with full barriers on both sides (see
  * reporting_mark_blocks() and reporting_scan()); a mark in a section the
  * summary does not cover raises reporting_unsummarized instead, which the
  * worker clears the same way before it looks at every online section.
  *
- * Why nothing is reported twice: reporting clears the bits of a block, and
- * putting it back does not mark it. Merges and splits of free blocks do not
- * touch the bits; only a free that makes a pageblock whole again does, and
- * that can only happen after some of it was allocated.
+ * Why nothing is reported twice: reporting clears the marks of a block,
+ * and putting it back does not mark it. Merges and splits of free blocks
+ * do not touch the marks; only a free of memory that was allocated does.
+ * Below the tracked order, the blocks of a marked tracked block that were
+ * reported and stayed as they are keep PG_reported and are skipped; a
+ * reported block that merges with a newly freed buddy is reported again
+ * as part of the merged block, as 6.12's reporter does.
  *
- * Memory cost: one bit per pageblock of present memory, inside the
+ * Memory cost: two bits per tracked block of present memory, inside the
  * mem_section_usage that sparse already allocates per present section (and
  * frees on hot-remove), plus one summary bit per section of physical
  * address space. Nothing is added to struct zone.
@@ -65,7 +76,7 @@
 #define CREATE_TRACE_POINTS
 #include <trace/events/page_reporting.h>
 
-#define PR_MIN_ORDER		PAGE_REPORTING_MIN_ORDER
+#define PR_TRACK_ORDER		PAGE_REPORTING_TRACK_ORDER
 #define PR_SECTION_BITS		PAGE_REPORTING_SECTION_BITS
 
 /*
@@ -73,6 +84,13 @@
  * device registers or the user sets it.
  */
 unsigned int page_reporting_order = -1;
+
+/*
+ * Frees that leave a free block of at least this order mark their tracked
+ * blocks: the reporting order, or the tracked order if that is smaller.
+ * Read by the free path without a lock; see reporting_set_mark_order().
+ */
+unsigned int page_reporting_mark_order __read_mostly = -1;
 
 /*
  * Pacing. A worker starts when no block has been marked for
@@ -104,11 +122,16 @@ static int reporting_param_set(const char *val, const struct kernel_param *kp,
 	return 0;
 }
 
+static void reporting_order_changed(void);
+
 static int page_order_update_notify(const char *val,
 				    const struct kernel_param *kp)
 {
-	/* Smaller blocks than the tracked ones cannot be found. */
-	return reporting_param_set(val, kp, PR_MIN_ORDER, MAX_PAGE_ORDER);
+	/* Decimal or 0x hex, as 6.12; too large is -EINVAL as well. */
+	if (param_set_uint_minmax(val, kp, 0, MAX_PAGE_ORDER))
+		return -EINVAL;
+	reporting_order_changed();
+	return 0;
 }
 
 static const struct kernel_param_ops page_reporting_param_ops = {
@@ -124,7 +147,7 @@ static const struct kernel_param_ops page_reporting_param_ops = {
 module_param_cb(page_reporting_order, &page_reporting_param_ops,
 		&page_reporting_order, 0644);
 MODULE_PARM_DESC(page_reporting_order,
-		 "Smallest order reported (2 MiB or pageblock order .. MAX_PAGE_ORDER)");
+		 "Smallest order reported (0..MAX_PAGE_ORDER)");
 
 /*
  * This symbol is also a kernel parameter. Export the page_reporting_order
@@ -276,6 +299,8 @@ struct reporting_engine {
 	struct scatterlist sgl[PAGE_REPORTING_CAPACITY];
 	unsigned long recent[PR_RECENT];
 	unsigned int nr_recent;
+	/* what is still free of them: a free block of this order at least */
+	unsigned int recent_order;
 	unsigned long recent_when;
 	/* jiffies of the first free not yet reported, and of the last one */
 	unsigned long requested_at;
@@ -317,7 +342,13 @@ static unsigned long *reporting_section_map(unsigned long pfn)
 
 static unsigned long reporting_section_bit(unsigned long pfn)
 {
-	return (pfn & (PAGES_PER_SECTION - 1)) >> PR_MIN_ORDER;
+	return (pfn & (PAGES_PER_SECTION - 1)) >> PR_TRACK_ORDER;
+}
+
+/* The probation bits of a section's map: its second half. */
+static unsigned long *reporting_probation(unsigned long *map)
+{
+	return map + BITS_TO_LONGS(PR_SECTION_BITS);
 }
 
 /*
@@ -331,13 +362,29 @@ static void reporting_mark_blocks(unsigned long pfn, unsigned long nr)
 	unsigned long bit = reporting_section_bit(pfn);
 	unsigned long sec = pfn_to_section_nr(pfn);
 	struct reporting_summary *summary;
+	bool marked = false;
 
 	/*
 	 * Atomic: two zones can share a section (ZONE_DMA in section 0,
-	 * interleaved zones), and they hold different locks.
+	 * interleaved zones), and they hold different locks. Tested first:
+	 * with a small reporting order every free comes here, and most find
+	 * their block marked already. A free ends the block's probation.
 	 */
-	while (nr--)
-		set_bit(bit++, map);
+	for (; nr--; bit++) {
+		if (!test_bit(bit, map)) {
+			set_bit(bit, map);
+			marked = true;
+		}
+		if (test_bit(bit, reporting_probation(map)))
+			clear_bit(bit, reporting_probation(map));
+	}
+	/*
+	 * Blocks that were marked already keep their section in the summary
+	 * until the worker has dealt with them (reporting_scan() puts back
+	 * the summary bit of every section it leaves marks in).
+	 */
+	if (!marked)
+		return;
 
 	/*
 	 * Order the block bits before the summary test. Pairs with the
@@ -408,9 +455,9 @@ void __page_reporting_notify_free(unsigned long pfn, unsigned int order)
 	rcu_read_lock();
 	prdev = rcu_dereference(pr_dev_info);
 	if (likely(prdev)) {
-		order = max_t(unsigned int, order, PR_MIN_ORDER);
-		reporting_mark_blocks(ALIGN_DOWN(pfn, 1UL << PR_MIN_ORDER),
-				      1UL << (order - PR_MIN_ORDER));
+		order = max_t(unsigned int, order, PR_TRACK_ORDER);
+		reporting_mark_blocks(ALIGN_DOWN(pfn, 1UL << PR_TRACK_ORDER),
+				      1UL << (order - PR_TRACK_ORDER));
 		reporting_request(prdev);
 	}
 	rcu_read_unlock();
@@ -457,33 +504,69 @@ static bool reporting_unit_isolated(unsigned long pfn, unsigned int order)
 	return false;
 }
 
-/* Does any tracked block of the 1 << @order pages at @pfn have its bit? */
-static bool reporting_unit_marked(unsigned long pfn, unsigned int order)
+/*
+ * Is the unit of 1 << @order pages at @pfn (at least a tracked block) ready
+ * to report: some tracked block of it marked, and every marked one on
+ * probation?
+ */
+static bool reporting_unit_ready(unsigned long pfn, unsigned int order)
 {
 	unsigned long *map = reporting_section_map(pfn);
 	unsigned long bit = reporting_section_bit(pfn);
-	unsigned long n = 1UL << (order - PR_MIN_ORDER);
+	unsigned long end = bit + (1UL << (order - PR_TRACK_ORDER));
+	unsigned long *probation = reporting_probation(map);
+	bool marked = false;
 
-	return find_next_bit(map, bit + n, bit) < bit + n;
+	for (; bit < end; bit++) {
+		if (!test_bit(bit, map))
+			continue;
+		if (!test_bit(bit, probation))
+			return false;
+		marked = true;
+	}
+	return marked;
 }
 
 /*
- * Clear the bits of the 1 << @order pages at @pfn that belong to @zone,
- * whose lock is held: a unit larger than a tracked block can straddle a
- * zone boundary, and the other zone's bits are guarded by its own lock.
+ * Put the marked tracked blocks on probation (@probate), or clear both bits
+ * of every tracked block, in the 1 << @order pages at @pfn (at least a
+ * tracked block) that belong to @zone, whose lock is held: a unit larger
+ * than a tracked block can straddle a zone boundary, and the other zone's
+ * bits are guarded by its own lock.
  */
-static void reporting_clear_unit(struct zone *zone, unsigned long pfn,
-				 unsigned int order)
+static void reporting_update_unit(struct zone *zone, unsigned long pfn,
+				  unsigned int order, bool probate)
 {
 	unsigned long *map = reporting_section_map(pfn);
 	unsigned long bit = reporting_section_bit(pfn);
 	unsigned long end = pfn + (1UL << order);
+	unsigned long *probation = reporting_probation(map);
 
 	lockdep_assert_held(&zone->lock);
-	for (; pfn < end; pfn += 1UL << PR_MIN_ORDER, bit++) {
-		if (pfn_valid(pfn) && page_zone(pfn_to_page(pfn)) == zone)
+	for (; pfn < end; pfn += 1UL << PR_TRACK_ORDER, bit++) {
+		if (!pfn_valid(pfn) || page_zone(pfn_to_page(pfn)) != zone)
+			continue;
+		if (!probate) {
+			clear_bit(bit, probation);
 			clear_bit(bit, map);
+		} else if (test_bit(bit, map)) {
+			set_bit(bit, probation);
+		}
 	}
+}
+
+/* Forget the unit: reported, or nothing of it is free any more. */
+static void reporting_clear_unit(struct zone *zone, unsigned long pfn,
+				 unsigned int order)
+{
+	reporting_update_unit(zone, pfn, order, false);
+}
+
+/* Its marked blocks start probation. */
+static void reporting_probate_unit(struct zone *zone, unsigned long pfn,
+				   unsigned int order)
+{
+	reporting_update_unit(zone, pfn, order, true);
 }
 
 /* One pass over the marked blocks. */
@@ -491,6 +574,7 @@ struct reporting_pass {
 	struct page_reporting_dev_info *prdev;
 	struct reporting_engine *eng;
 	unsigned int order;		/* reporting order for this pass */
+	unsigned int unit_order;	/* its unit: at least a tracked block */
 	unsigned int capacity;		/* entries per report */
 	unsigned int nents;		/* entries in eng->sgl */
 	struct zone *zone;		/* zone of the batch */
@@ -498,9 +582,8 @@ struct reporting_pass {
 	unsigned long skipped;		/* of those, no longer free */
 	unsigned int batches;		/* reports made in this pass */
 	unsigned long candidates;	/* units first seen free: next pass */
-	struct page *probation_head;	/* last head this pass flagged */
 	unsigned long taken;		/* units put into a batch */
-	unsigned int locked_work;	/* units looked at under the lock */
+	unsigned int locked_work;	/* pages looked at under the lock */
 	bool zone_low;			/* batch zone too low to report */
 	bool deferred;			/* marks left in this section */
 	bool deferred_any;		/* ... in any section of the pass */
@@ -525,30 +608,112 @@ struct reporting_pass {
  */
 static bool reporting_zone_ok(struct reporting_pass *p, struct zone *zone)
 {
-	unsigned long reserve = (unsigned long)p->capacity << p->order;
+	unsigned long reserve = (unsigned long)p->capacity << p->unit_order;
 
-	return zone_watermark_ok(zone, 0, low_wmark_pages(zone) + reserve, 0,
-				 ALLOC_CMA);
+	if (p->zone_low || !zone_watermark_ok(zone, 0,
+					      low_wmark_pages(zone) + reserve,
+					      0, ALLOC_CMA))
+		p->zone_low = true;
+	return !p->zone_low;
+}
+
+/* Put the free block @page of @order into the batch. */
+static void reporting_take(struct reporting_pass *p, struct page *page,
+			   unsigned int order)
+{
+	sg_set_page(&p->eng->sgl[p->nents++], page, PAGE_SIZE << order, 0);
+	reporting_stat_add(&reporting_stats.isolated_now, 1);
 }
 
 /*
- * Look at the marked pageblock at @pfn with p->zone locked. Returns false
- * when the batch is full and must be reported first.
+ * The reporting order is below the tracked order and the marked tracked
+ * block at @pfn is not free as a whole: report the free buddy blocks of at
+ * least the reporting order inside it that were not reported yet, once the
+ * block has been on probation. Called with p->zone locked. Returns false
+ * when the batch is full; the block then keeps its bits for the next pass.
+ */
+static bool reporting_isolate_within(struct reporting_pass *p,
+				     unsigned long pfn)
+{
+	unsigned long end = pfn + (1UL << PR_TRACK_ORDER), q = pfn;
+	bool found = false, left = false;
+
+	if (!test_bit(reporting_section_bit(pfn),
+		      reporting_probation(reporting_section_map(pfn)))) {
+		reporting_probate_unit(p->zone, pfn, PR_TRACK_ORDER);
+		p->candidates++;
+		p->deferred = true;
+		return true;
+	}
+
+	/*
+	 * Buddy blocks are aligned to their order: stepping from one free
+	 * block's end, or to the next multiple of the reporting order past
+	 * anything else, visits the head of every free block of at least
+	 * that order in here.
+	 */
+	while (q < end) {
+		struct page *page = pfn_to_page(q);
+		unsigned int order;
+
+		p->locked_work++;
+		/* Free blocks never straddle zones; this one is p->zone's. */
+		if (!PageBuddy(page) || page_zone(page) != p->zone ||
+		    buddy_order(page) < p->order) {
+			q = ALIGN(q + 1, 1UL << p->order);
+			continue;
+		}
+		order = buddy_order(page);
+		q += 1UL << order;
+		if (PageReported(page))
+			continue;
+		found = true;
+		if (is_migrate_isolate(get_pageblock_migratetype(page))) {
+			left = true;
+			continue;
+		}
+		if (p->nents == p->capacity || !reporting_zone_ok(p, p->zone) ||
+		    !__isolate_free_page(page, order)) {
+			p->zone_low |= p->nents < p->capacity;
+			left = true;
+			break;
+		}
+		reporting_take(p, page, order);
+	}
+
+	if (left) {
+		/* Still on probation: the rest goes with the next batch. */
+		p->deferred = true;
+		return p->nents < p->capacity;
+	}
+	if (found)
+		p->taken++;
+	else
+		p->skipped++;
+	reporting_clear_unit(p->zone, pfn, PR_TRACK_ORDER);
+	return p->nents < p->capacity;
+}
+
+/*
+ * Look at the marked tracked block at @pfn with p->zone locked. Returns
+ * false when the batch is full and must be reported first.
  */
 static bool reporting_isolate(struct reporting_pass *p, unsigned long pfn)
 {
-	unsigned long unit = ALIGN_DOWN(pfn, 1UL << p->order);
+	unsigned int uorder = p->unit_order;
+	unsigned long unit = ALIGN_DOWN(pfn, 1UL << uorder);
 	unsigned long head_pfn, end, u;
 	struct page *head;
 	unsigned int order;
 
-	/* An earlier pageblock of the same unit took this one along. */
+	/* An earlier tracked block of the same unit took this one along. */
 	if (!test_bit(reporting_section_bit(pfn), reporting_section_map(pfn)))
 		return true;
 
 	p->examined++;
-	head = reporting_free_block(p->zone, unit, p->order);
-	if (!head && reporting_unit_isolated(unit, p->order)) {
+	p->locked_work += 8;
+	head = reporting_free_block(p->zone, unit, uorder);
+	if (!head && reporting_unit_isolated(unit, uorder)) {
 		/*
 		 * Split by the isolation of one of its pageblocks (with
 		 * page_reporting_order above pageblock_order): undoing the
@@ -557,13 +722,15 @@ static bool reporting_isolate(struct reporting_pass *p, unsigned long pfn)
 		p->deferred = true;
 		return true;
 	}
+	if (!head && p->order < PR_TRACK_ORDER)
+		return reporting_isolate_within(p, pfn);
 	if (!head) {
 		/*
 		 * Allocated (or split) since it was marked. It is marked
 		 * again when it becomes a free pageblock again, under this
 		 * same lock, so clearing loses nothing.
 		 */
-		reporting_clear_unit(p->zone, unit, p->order);
+		reporting_clear_unit(p->zone, unit, uorder);
 		p->skipped++;
 		return true;
 	}
@@ -580,24 +747,21 @@ static bool reporting_isolate(struct reporting_pass *p, unsigned long pfn)
 	}
 
 	/*
-	 * Probation: report a block only once it has stayed free, untouched,
-	 * from one pass to the next. The first look flags its head; the
-	 * buddy allocator clears the flag whenever the block leaves the free
-	 * list (allocation, merge), so a block that churns is reallocated
-	 * before the next look and never reported.
+	 * Probation: report a unit only once it has stayed free from one
+	 * pass to the next. The first look sets the probation bits of its
+	 * marked blocks; a free in the unit meanwhile clears them (a block
+	 * that was allocated and freed again starts over), an allocation
+	 * leaves it not free at the next look.
 	 */
-	if (!PageReported(head) || head == p->probation_head) {
-		/* (The other units of a head flagged by this very pass.) */
-		__SetPageReported(head);
-		p->probation_head = head;
+	if (!reporting_unit_ready(unit, uorder)) {
+		reporting_probate_unit(p->zone, unit, uorder);
 		p->candidates++;
 		/* Its bits stay, and its section in the summary. */
 		p->deferred = true;
 		return true;
 	}
 
-	if (p->zone_low || !reporting_zone_ok(p, p->zone)) {
-		p->zone_low = true;
+	if (!reporting_zone_ok(p, p->zone)) {
 		p->deferred = true;
 		return true;
 	}
@@ -610,25 +774,24 @@ static bool reporting_isolate(struct reporting_pass *p, unsigned long pfn)
 	}
 
 	/*
-	 * The whole free block is off the free list. Keep its marked units
-	 * that fit in the batch, give the others back at once (unmarked ones
-	 * were reported already; the rest stay marked for the next batch).
+	 * The whole free block is off the free list. Keep its units that are
+	 * ready and fit in the batch, give the others back at once (unmarked
+	 * ones were reported already; the rest stay marked for a later
+	 * batch or pass).
 	 */
 	head_pfn = page_to_pfn(head);
 	end = head_pfn + (1UL << order);
-	for (u = head_pfn; u < end; u += 1UL << p->order) {
+	for (u = head_pfn; u < end; u += 1UL << uorder) {
 		struct page *page = pfn_to_page(u);
 
-		if (p->nents < p->capacity && reporting_unit_marked(u, p->order)) {
-			reporting_clear_unit(p->zone, u, p->order);
-			sg_set_page(&p->eng->sgl[p->nents++], page,
-				    PAGE_SIZE << p->order, 0);
+		if (p->nents < p->capacity && reporting_unit_ready(u, uorder)) {
+			reporting_clear_unit(p->zone, u, uorder);
+			reporting_take(p, page, uorder);
 			p->taken++;
-			reporting_stat_add(&reporting_stats.isolated_now, 1);
 		} else {
 			int mt = get_pageblock_migratetype(page);
 
-			__putback_isolated_page(page, p->order, mt);
+			__putback_isolated_page(page, uorder, mt);
 		}
 	}
 	return p->nents < p->capacity;
@@ -671,6 +834,8 @@ static void reporting_flush(struct reporting_pass *p)
 	struct reporting_engine *eng = p->eng;
 	struct zone *zone = p->zone;
 	unsigned int i, n = p->nents;
+	unsigned long bytes = 0;
+	struct scatterlist *sg;
 	bool gone;
 	int err;
 
@@ -679,6 +844,8 @@ static void reporting_flush(struct reporting_pass *p)
 	reporting_unlock_memory();
 
 	sg_mark_end(&eng->sgl[n - 1]);
+	for_each_sg(eng->sgl, sg, n, i)
+		bytes += sg->length;
 	/* Unregistering began while it was assembled: it goes back. */
 	gone = reporting_dev_gone(p);
 	if (gone) {
@@ -686,25 +853,35 @@ static void reporting_flush(struct reporting_pass *p)
 	} else {
 		err = p->prdev->report(p->prdev, eng->sgl, n);
 		trace_page_reporting_batch(zone_to_nid(zone), zone_idx(zone),
-					   n, p->order, err);
+					   n, bytes, err);
 	}
 
 	spin_lock_irq(&zone->lock);
-	for (i = 0; i < n; i++) {
-		struct page *page = sg_page(&eng->sgl[i]);
+	for_each_sg(eng->sgl, sg, n, i) {
+		struct page *page = sg_page(sg);
+		unsigned int order = get_order(sg->length);
 		unsigned long pfn = page_to_pfn(page);
 
-		__putback_isolated_page(page, p->order,
+		__putback_isolated_page(page, order,
 					get_pageblock_migratetype(page));
 		if (err) {
 			/* Not reported: mark it again for a later pass. */
 			rcu_read_lock();
-			reporting_mark_blocks(pfn,
-					      1UL << (p->order - PR_MIN_ORDER));
+			reporting_mark_blocks(ALIGN_DOWN(pfn, 1UL << PR_TRACK_ORDER),
+					      order > PR_TRACK_ORDER ?
+					      1UL << (order - PR_TRACK_ORDER) : 1);
 			rcu_read_unlock();
-		} else if (eng->nr_recent < PR_RECENT) {
-			eng->recent[eng->nr_recent++] = pfn;
+			continue;
 		}
+		/*
+		 * Reported: the worker skips it while it stays free as it is.
+		 * Allocation and merging take the flag away; then it is a
+		 * new block, and when it is free again it is reported again.
+		 */
+		if (PageBuddy(page) && buddy_order(page) == order)
+			__SetPageReported(page);
+		if (eng->nr_recent < PR_RECENT)
+			eng->recent[eng->nr_recent++] = pfn;
 	}
 	spin_unlock_irq(&zone->lock);
 
@@ -715,8 +892,7 @@ static void reporting_flush(struct reporting_pass *p)
 		p->err = err;
 	} else {
 		reporting_stat_add(&reporting_stats.reported_blocks, n);
-		reporting_stat_add(&reporting_stats.reported_bytes,
-				   (unsigned long)n << (p->order + PAGE_SHIFT));
+		reporting_stat_add(&reporting_stats.reported_bytes, bytes);
 	}
 	sg_init_table(eng->sgl, PAGE_REPORTING_CAPACITY);
 	p->nents = 0;
@@ -758,7 +934,7 @@ static bool reporting_scan_zone(struct reporting_pass *p, unsigned long base,
 	spin_lock_irq(&zone->lock);
 	for (; *bit < PR_SECTION_BITS;
 	     *bit = find_next_bit(map, PR_SECTION_BITS, *bit + 1)) {
-		unsigned long pfn = base + (*bit << PR_MIN_ORDER);
+		unsigned long pfn = base + (*bit << PR_TRACK_ORDER);
 
 		/* reporting_scan_section() deals with holes. */
 		if (!pfn_valid(pfn) || page_zone(pfn_to_page(pfn)) != zone)
@@ -767,8 +943,13 @@ static bool reporting_scan_zone(struct reporting_pass *p, unsigned long base,
 			room = false;
 			break;
 		}
-		/* Bound the time interrupts stay off. */
-		if (++p->locked_work % 64 == 0) {
+		/*
+		 * Bound the time interrupts stay off: about 512 struct pages
+		 * looked at (a tracked block counts 8, each page looked at
+		 * inside one 1).
+		 */
+		if (p->locked_work >= 512) {
+			p->locked_work = 0;
 			spin_unlock_irq(&zone->lock);
 			cond_resched();
 			spin_lock_irq(&zone->lock);
@@ -808,7 +989,7 @@ reporting_scan_section(struct reporting_pass *p, unsigned long sec)
 	 */
 	bit = find_next_bit(map, PR_SECTION_BITS, bit);
 	while (bit < PR_SECTION_BITS) {
-		unsigned long pfn = base + (bit << PR_MIN_ORDER);
+		unsigned long pfn = base + (bit << PR_TRACK_ORDER);
 		struct zone *zone;
 
 		/*
@@ -912,7 +1093,7 @@ static unsigned int reporting_count_reallocated(struct reporting_engine *eng)
 		struct page *page = pfn_to_online_page(eng->recent[i]);
 
 		if (page && !reporting_free_block(page_zone(page), eng->recent[i],
-						  PR_MIN_ORDER))
+						  eng->recent_order))
 			n++;
 	}
 	put_online_mems();
@@ -980,10 +1161,12 @@ static void page_reporting_process(struct work_struct *work)
 	eng->nr_recent = 0;
 
 	p.order = READ_ONCE(page_reporting_order);
+	p.unit_order = max_t(unsigned int, p.order, PR_TRACK_ORDER);
 	p.capacity = min(READ_ONCE(page_reporting_capacity),
 			 prdev->capacity ?: PAGE_REPORTING_CAPACITY);
 	reporting_scan(&p);
 	eng->recent_when = jiffies;
+	eng->recent_order = min_t(unsigned int, p.order, PR_TRACK_ORDER);
 	/* Unregistering: no statistics of an unfinished pass, no requeue. */
 	if (reporting_dev_gone(&p))
 		return;
@@ -1043,6 +1226,9 @@ static void page_reporting_process(struct work_struct *work)
 	}
 }
 
+/* Bits of a section's map, both halves, in whole words. */
+#define PR_MAP_BITS	(2 * BITS_TO_LONGS(PR_SECTION_BITS) * BITS_PER_LONG)
+
 /*
  * At registration the device knows nothing: mark every block of present
  * memory and let the first pass find which of them are free (the others it
@@ -1052,40 +1238,50 @@ static void page_reporting_process(struct work_struct *work)
  */
 static void reporting_mark_all(void)
 {
+	unsigned long words = BITS_TO_LONGS(PR_SECTION_BITS);
 	struct reporting_summary *summary;
-	unsigned long sec;
+	unsigned long sec, i;
 
 	reporting_lock_memory();
 	summary = reporting_summary_locked();
 	for (sec = 0; sec <= __highest_present_section_nr; sec++) {
 		struct mem_section *ms = __nr_to_section(sec);
-		unsigned long *map;
-		unsigned long bit;
+		atomic_long_t *map;
 
 		if (!ms || !online_section(ms))
 			continue;
-		map = page_reporting_section_map(ms->usage);
-		/* Atomic: the free path sets bits in the same words. */
-		for (bit = 0; bit < PR_SECTION_BITS; bit++)
-			set_bit(bit, map);
+		map = (atomic_long_t *)page_reporting_section_map(ms->usage);
+		/*
+		 * Atomic: the free path and the worker change bits in the
+		 * same words, under zone locks that we do not take. Bits past
+		 * PR_SECTION_BITS in the last word are never looked at.
+		 */
+		for (i = 0; i < words; i++) {
+			atomic_long_set(&map[i], ~0UL);
+			atomic_long_set(&map[words + i], 0);
+		}
+		/*
+		 * The marks before the summary bit: pairs with the
+		 * test_and_clear_bit() of the summary in reporting_scan().
+		 */
+		smp_mb__before_atomic();
 		if (sec < summary->nbits)
 			set_bit(sec, summary->map);
 		else
 			set_bit(0, &reporting_unsummarized);
+		cond_resched();
 	}
 	reporting_unlock_memory();
 }
 
 /*
- * Forget every mark: used when the device goes away. The probation flags
- * (PG_reported) of free blocks stay; clearing them would take the zone->lock
- * for every block still marked. They are harmless: page_reporting_enabled
- * stays on once enabled, so the buddy allocator still clears the flag when
- * such a block leaves the free list, and a block that still has it at the
- * next device's first pass has stayed free since it was flagged, which is
- * all that probation asks. Marks in sections beyond the summary, and
- * reporting_unsummarized, stay too: the next registration marks every
- * block anyway.
+ * Forget every mark: used when the device goes away. The PG_reported flags
+ * of free blocks stay; clearing them would take the zone->lock for every
+ * free block. A reporting order below the tracked order makes the next
+ * device skip such blocks, as 6.12's reporter does: they stayed free since
+ * they were reported, and a host keeps what it was told across a device
+ * reset. Marks in sections beyond the summary, and reporting_unsummarized,
+ * stay too: the next registration marks every block anyway.
  */
 static void reporting_clear_all(void)
 {
@@ -1097,9 +1293,10 @@ static void reporting_clear_all(void)
 	for_each_set_bit(sec, summary->map, summary->nbits) {
 		struct mem_section *ms = __nr_to_section(sec);
 
+		/* No free marks now: the device pointer is gone. */
 		if (valid_section(ms))
 			bitmap_zero(page_reporting_section_map(ms->usage),
-				    PR_SECTION_BITS);
+				    PR_MAP_BITS);
 		clear_bit(sec, summary->map);
 	}
 	reporting_unlock_memory();
@@ -1112,6 +1309,42 @@ static struct page_reporting_dev_info *reporting_dev_locked(void)
 {
 	return rcu_dereference_protected(pr_dev_info,
 					 lockdep_is_held(&page_reporting_mutex));
+}
+
+/*
+ * Frees mark their tracked blocks only when they leave a free block of at
+ * least page_reporting_mark_order. Lowering it makes free blocks that were
+ * never marked reportable: once every free that may still have read the
+ * old order is over (the free path runs under zone->lock, with interrupts
+ * off: an RCU read-side critical section), mark every block, as at
+ * registration. Called with page_reporting_mutex held.
+ */
+static void reporting_set_mark_order(void)
+{
+	struct page_reporting_dev_info *prdev = reporting_dev_locked();
+	unsigned int order = min_t(unsigned int, page_reporting_order,
+				   PR_TRACK_ORDER);
+	unsigned int old = page_reporting_mark_order;
+
+	WRITE_ONCE(page_reporting_mark_order, order);
+	if (!prdev || order >= old)
+		return;
+	synchronize_rcu();
+	reporting_mark_all();
+	rcu_read_lock();
+	reporting_request(prdev);
+	rcu_read_unlock();
+}
+
+/* page_reporting_order was written. */
+static void reporting_order_changed(void)
+{
+	/* A boot parameter: no device can have registered yet. */
+	if (system_state == SYSTEM_BOOTING)
+		return;
+	mutex_lock(&page_reporting_mutex);
+	reporting_set_mark_order();
+	mutex_unlock(&page_reporting_mutex);
 }
 
 /**
@@ -1156,12 +1389,13 @@ int page_reporting_register(struct page_reporting_dev_info *prdev)
 	 * pageblock_order.
 	 */
 	if (page_reporting_order == -1) {
-		if (prdev->order >= PR_MIN_ORDER &&
-		    prdev->order <= MAX_PAGE_ORDER)
+		if (prdev->order > 0 && prdev->order <= MAX_PAGE_ORDER)
 			page_reporting_order = prdev->order;
 		else
 			page_reporting_order = pageblock_order;
 	}
+	/* No device yet: the marks of every block follow below. */
+	reporting_set_mark_order();
 
 	/* initialize state and work structures */
 	atomic_set(&prdev->state, PAGE_REPORTING_IDLE);
@@ -1242,7 +1476,7 @@ static int reporting_memory_notifier(struct notifier_block *nb,
 		 * worker never looks at this memory again.
 		 */
 		for (pfn = mn->start_pfn; pfn < end; pfn += PAGES_PER_SECTION)
-			bitmap_zero(reporting_section_map(pfn), PR_SECTION_BITS);
+			bitmap_zero(reporting_section_map(pfn), PR_MAP_BITS);
 		break;
 	}
 	mutex_unlock(&reporting_summary_lock);

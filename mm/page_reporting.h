@@ -9,29 +9,38 @@
 #include <linux/slab.h>
 #include <linux/pgtable.h>
 #include <linux/scatterlist.h>
+#include <linux/sizes.h>
+#include <linux/log2.h>
 
 #ifdef CONFIG_PAGE_REPORTING
 /*
- * Free memory is tracked in blocks of this order: a pageblock, but no more
- * than 2 MiB, the size hosts back guest memory with (THP on x86-64 and on
- * arm64 with 4 KiB pages). With 64 KiB pages a pageblock is 512 MiB, far
- * too coarse to find anything free.
+ * Frees are tracked in blocks of this order: 2 MiB, the size hosts back
+ * guest memory with (THP on x86-64 and on arm64 with 4 KiB pages), or a
+ * pageblock if that is smaller. With 64 KiB pages a pageblock is 512 MiB,
+ * far too coarse to find anything free. The reporting order may be smaller
+ * or larger than this: a tracked block is then searched for free buddy
+ * blocks of that order, or reported as part of a larger unit.
  */
-#define PAGE_REPORTING_MIN_ORDER \
-	min_t(unsigned int, pageblock_order, 21 - PAGE_SHIFT)
+#define PAGE_REPORTING_TRACK_ORDER \
+	min_t(unsigned int, pageblock_order, ilog2(SZ_2M) - PAGE_SHIFT)
 
-/* Blocks of a section: each has one page reporting bit. */
+/* Tracked blocks of a section. */
 #define PAGE_REPORTING_SECTION_BITS \
-	(PAGES_PER_SECTION >> PAGE_REPORTING_MIN_ORDER)
+	(PAGES_PER_SECTION >> PAGE_REPORTING_TRACK_ORDER)
 
 /*
- * The bits live in the section's mem_section_usage, right after its
- * pageblock flags: sparse allocates them with the section (early, or on
- * hot-add) and frees them with it, so only present memory has them.
+ * Each tracked block has two bits in its section's map, which lives in the
+ * section's mem_section_usage, right after its pageblock flags: sparse
+ * allocates it with the section (early, or on hot-add) and frees it with
+ * it, so only present memory has one. The first half of the map holds the
+ * marks (something in the block was freed and not yet reported), the
+ * second half the probation bits (the worker saw the block marked and free
+ * on its last pass, and nothing was freed in it since).
  */
 static inline size_t page_reporting_map_size(void)
 {
-	return BITS_TO_LONGS(PAGE_REPORTING_SECTION_BITS) * sizeof(unsigned long);
+	return 2 * BITS_TO_LONGS(PAGE_REPORTING_SECTION_BITS) *
+	       sizeof(unsigned long);
 }
 
 static inline unsigned long *
@@ -42,12 +51,13 @@ page_reporting_section_map(struct mem_section_usage *usage)
 
 DECLARE_STATIC_KEY_FALSE(page_reporting_enabled);
 extern unsigned int page_reporting_order;
+extern unsigned int page_reporting_mark_order;
 void __page_reporting_notify_free(unsigned long pfn, unsigned int order);
 
 /*
- * PG_reported on the head of a free buddy block: the reporting worker saw
- * it free on its last pass and reports it on the next one if it is still
- * there. Leaving the free list (allocation, merge, isolation) clears it.
+ * PG_reported on the head of a free buddy block: the block was reported
+ * and has not left the free list since (allocation, merge and isolation
+ * clear it). The worker does not report such a block again.
  */
 static inline bool page_reported(struct page *page)
 {
@@ -62,10 +72,10 @@ static inline bool page_reported(struct page *page)
  * @merged_order: order of the free block it became part of
  *
  * Called by __free_one_page() with zone->lock held, once the merged block
- * is on its free list. When that block is of at least
- * PAGE_REPORTING_MIN_ORDER, this free made the tracked blocks that hold
- * the freed range whole: the rest of them was free already. Returns at
- * once while no device has ever registered (the static key is off).
+ * is on its free list. When that block is of at least the reporting order
+ * (or the tracked order, if that is smaller), the tracked blocks that hold
+ * the freed range have something new to report. Returns at once while no
+ * device has ever registered (the static key is off).
  */
 static inline void page_reporting_notify_free(unsigned long pfn,
 					      unsigned int order,
@@ -75,7 +85,7 @@ static inline void page_reporting_notify_free(unsigned long pfn,
 	if (!static_branch_unlikely(&page_reporting_enabled))
 		return;
 
-	if (merged_order < PAGE_REPORTING_MIN_ORDER)
+	if (merged_order < READ_ONCE(page_reporting_mark_order))
 		return;
 
 	__page_reporting_notify_free(pfn, order);

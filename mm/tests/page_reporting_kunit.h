@@ -29,6 +29,8 @@ struct prt_dev {
 	/* when set, ->report() signals @entered and waits for @hold */
 	struct completion *hold;
 	struct completion entered;
+	/* when @only_end is set, record only entries in [@only, @only_end) */
+	unsigned long only, only_end;
 	/* free pages of the watched zone during the last call, and isolated */
 	struct zone *watch;
 	unsigned long watch_free;
@@ -36,7 +38,7 @@ struct prt_dev {
 };
 
 static struct prt_dev *prt;
-static unsigned int prt_saved_delay, prt_saved_max_delay;
+static unsigned int prt_saved_delay, prt_saved_max_delay, prt_saved_order;
 
 static int prt_report(struct page_reporting_dev_info *prdev,
 		      struct scatterlist *sgl, unsigned int nents)
@@ -55,6 +57,10 @@ static int prt_report(struct page_reporting_dev_info *prdev,
 			d->not_isolated++;
 		if (d->watch && page_zone(page) == d->watch)
 			d->watch_isolated += sg->length >> PAGE_SHIFT;
+		if (d->only_end && (page_to_pfn(page) >= d->only_end ||
+				    page_to_pfn(page) + (sg->length >> PAGE_SHIFT) <=
+				    d->only))
+			continue;
 		if (d->nr < PRT_MAX_RECORDS) {
 			d->pfn[d->nr] = page_to_pfn(page);
 			d->order[d->nr] = get_order(sg->length);
@@ -143,7 +149,7 @@ static struct page *prt_alloc_marked(struct kunit *test)
 	struct page *page;
 	struct zone *zone;
 
-	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_MIN_ORDER);
+	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_TRACK_ORDER);
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	zone = page_zone(page);
 	spin_lock_irq(&zone->lock);
@@ -164,6 +170,7 @@ static int prt_init(struct kunit *test)
 
 	prt_saved_delay = page_reporting_delay_ms;
 	prt_saved_max_delay = page_reporting_max_delay_ms;
+	prt_saved_order = page_reporting_order;
 	page_reporting_delay_ms = 0;
 	page_reporting_max_delay_ms = 0;
 
@@ -191,6 +198,7 @@ static void prt_exit(struct kunit *test)
 	page_reporting_unregister(&prt->prdev);
 	page_reporting_delay_ms = prt_saved_delay;
 	page_reporting_max_delay_ms = prt_saved_max_delay;
+	page_reporting_order = prt_saved_order;
 	prt = NULL;
 }
 
@@ -200,12 +208,12 @@ static void prt_test_mark_after_merge(struct kunit *test)
 	struct page *page;
 	unsigned long pfn;
 
-	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_MIN_ORDER);
+	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_TRACK_ORDER);
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	pfn = page_to_pfn(page);
 	KUNIT_EXPECT_FALSE(test, prt_marked(pfn));
 
-	prt_free(page, PR_MIN_ORDER);
+	prt_free(page, PR_TRACK_ORDER);
 	KUNIT_EXPECT_TRUE(test, prt_marked(pfn));
 
 	prt_settle();
@@ -217,13 +225,13 @@ static void prt_test_mark_after_merge(struct kunit *test)
 /* A free that leaves the pageblock incomplete marks nothing. */
 static void prt_test_not_below_order(struct kunit *test)
 {
-	unsigned long half = (1UL << PR_MIN_ORDER) / 2, i, pfn;
+	unsigned long half = (1UL << PR_TRACK_ORDER) / 2, i, pfn;
 	struct page *page;
 
-	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_MIN_ORDER);
+	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_TRACK_ORDER);
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	pfn = page_to_pfn(page);
-	split_page(page, PR_MIN_ORDER);
+	split_page(page, PR_TRACK_ORDER);
 
 	for (i = 0; i < half; i++)
 		__free_page(page + i);
@@ -232,7 +240,7 @@ static void prt_test_not_below_order(struct kunit *test)
 	prt_settle();
 	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn), 0U);
 
-	for (i = half; i < (1UL << PR_MIN_ORDER); i++)
+	for (i = half; i < (1UL << PR_TRACK_ORDER); i++)
 		__free_page(page + i);
 	drain_all_pages(NULL);
 	KUNIT_EXPECT_TRUE(test, prt_marked(pfn));
@@ -246,7 +254,7 @@ static void prt_test_not_below_order(struct kunit *test)
  */
 static void prt_test_reported_once(struct kunit *test)
 {
-	unsigned int order = min_t(unsigned int, PR_MIN_ORDER + 1,
+	unsigned int order = min_t(unsigned int, PR_TRACK_ORDER + 1,
 				   MAX_PAGE_ORDER);
 	struct page *page;
 	unsigned long pfn, i;
@@ -256,7 +264,7 @@ static void prt_test_reported_once(struct kunit *test)
 	pfn = page_to_pfn(page);
 	prt_free(page, order);
 	prt_settle();
-	for (i = 0; i < 1UL << order; i += (1UL << PR_MIN_ORDER))
+	for (i = 0; i < 1UL << order; i += (1UL << PR_TRACK_ORDER))
 		KUNIT_EXPECT_EQ(test, prt_times_reported(pfn + i), 1U);
 
 	prt_forget();
@@ -308,7 +316,7 @@ static void prt_test_probation_survives_batch(struct kunit *test)
 	pages = kunit_kcalloc(test, PRT_PICK, sizeof(*pages), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, pages);
 	for (n = 0; n < PRT_PICK; n++) {
-		pages[n] = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_MIN_ORDER);
+		pages[n] = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_TRACK_ORDER);
 		if (!pages[n])
 			break;
 	}
@@ -331,12 +339,12 @@ static void prt_test_probation_survives_batch(struct kunit *test)
 	}
 	for (i = 0; i < n; i++)
 		if (pages[i] != b[0] && pages[i] != b[1] && pages[i] != b[2])
-			prt_free(pages[i], PR_MIN_ORDER);
+			prt_free(pages[i], PR_TRACK_ORDER);
 	prt_settle();
 	if (!b[2]) {
 		for (k = 0; k < 3; k++)
 			if (b[k])
-				prt_free(b[k], PR_MIN_ORDER);
+				prt_free(b[k], PR_TRACK_ORDER);
 		prt_settle();
 		kunit_skip(test, "no three blocks of one section");
 	}
@@ -348,14 +356,14 @@ static void prt_test_probation_survives_batch(struct kunit *test)
 	 */
 	prt_hold_off();
 	/* One pass: the last block goes on probation. */
-	prt_free(b[2], PR_MIN_ORDER);
+	prt_free(b[2], PR_TRACK_ORDER);
 	flush_delayed_work(&prt->prdev.work);
 	KUNIT_EXPECT_EQ(test, prt_times_reported(page_to_pfn(b[2])), 0U);
 
 	/* The next pass: b[0], b[1] are new, b[2] fills a batch of one. */
 	prt->prdev.capacity = 1;
-	prt_free(b[0], PR_MIN_ORDER);
-	prt_free(b[1], PR_MIN_ORDER);
+	prt_free(b[0], PR_TRACK_ORDER);
+	prt_free(b[1], PR_TRACK_ORDER);
 	flush_delayed_work(&prt->prdev.work);
 	KUNIT_EXPECT_EQ(test, prt_times_reported(page_to_pfn(b[2])), 1U);
 	KUNIT_EXPECT_EQ(test, prt_times_reported(page_to_pfn(b[0])), 0U);
@@ -382,7 +390,7 @@ static void prt_test_skip_reallocated(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn), 0U);
 	KUNIT_EXPECT_FALSE(test, prt_marked(pfn));
 	KUNIT_EXPECT_EQ(test, reporting_stats.skipped_reallocated, skipped + 1);
-	prt_free(page, PR_MIN_ORDER);
+	prt_free(page, PR_TRACK_ORDER);
 	prt_settle();
 }
 
@@ -395,16 +403,16 @@ static void prt_test_counts_restored(struct kunit *test)
 	unsigned long before, pfn;
 	struct page *page;
 
-	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_MIN_ORDER);
+	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_TRACK_ORDER);
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	pfn = page_to_pfn(page);
 	prt->watch = page_zone(page);
-	prt_free(page, PR_MIN_ORDER);
+	prt_free(page, PR_TRACK_ORDER);
 
 	before = zone_page_state_snapshot(prt->watch, NR_FREE_PAGES);
 	prt_settle();
 	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn), 1U);
-	KUNIT_EXPECT_GE(test, prt->watch_isolated, (1UL << PR_MIN_ORDER));
+	KUNIT_EXPECT_GE(test, prt->watch_isolated, (1UL << PR_TRACK_ORDER));
 	KUNIT_EXPECT_EQ(test, prt->watch_free, before - prt->watch_isolated);
 	KUNIT_EXPECT_EQ(test, zone_page_state_snapshot(prt->watch, NR_FREE_PAGES),
 			before);
@@ -412,7 +420,7 @@ static void prt_test_counts_restored(struct kunit *test)
 	/* And the block is a free buddy block again. */
 	spin_lock_irq(&prt->watch->lock);
 	KUNIT_EXPECT_NOT_NULL(test, reporting_free_block(prt->watch, pfn,
-							 PR_MIN_ORDER));
+							 PR_TRACK_ORDER));
 	spin_unlock_irq(&prt->watch->lock);
 }
 
@@ -423,11 +431,11 @@ static void prt_test_report_error(struct kunit *test)
 	struct page *page;
 	int i;
 
-	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_MIN_ORDER);
+	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_TRACK_ORDER);
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	pfn = page_to_pfn(page);
 	prt->fail = -EIO;
-	prt_free(page, PR_MIN_ORDER);
+	prt_free(page, PR_TRACK_ORDER);
 	/*
 	 * A first pass only flags the block (probation); a later one offers
 	 * it. Other blocks may be offered (and fail) first: a failed batch
@@ -462,9 +470,9 @@ static void prt_test_report_blocked(struct kunit *test)
 
 	init_completion(&prt->entered);
 	WRITE_ONCE(prt->hold, &release);
-	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_MIN_ORDER);
+	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_TRACK_ORDER);
 	KUNIT_ASSERT_NOT_NULL(test, page);
-	prt_free(page, PR_MIN_ORDER);
+	prt_free(page, PR_TRACK_ORDER);
 	atomic_set(&prt->prdev.state, PAGE_REPORTING_REQUESTED);
 	queue_delayed_work(system_freezable_wq, &prt->prdev.work, 0);
 	/* Probation: the block is offered on the second pass at the latest. */
@@ -484,12 +492,12 @@ static void prt_test_report_blocked(struct kunit *test)
 
 	/* The worker is inside ->report(); this thread must not block. */
 	for (i = 0; i < ARRAY_SIZE(pages); i++) {
-		pages[i] = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_MIN_ORDER);
+		pages[i] = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_TRACK_ORDER);
 		pfns[i] = pages[i] ? page_to_pfn(pages[i]) : 0;
 	}
 	for (i = 0; i < ARRAY_SIZE(pages); i++)
 		if (pages[i])
-			prt_free(pages[i], PR_MIN_ORDER);
+			prt_free(pages[i], PR_TRACK_ORDER);
 
 	/*
 	 * The host answers (@release lives on this stack, so before any
@@ -518,7 +526,7 @@ static void prt_unmark(struct page *page)
 	struct zone *zone = page_zone(page);
 
 	spin_lock_irq(&zone->lock);
-	reporting_clear_unit(zone, page_to_pfn(page), PR_MIN_ORDER);
+	reporting_clear_unit(zone, page_to_pfn(page), PR_TRACK_ORDER);
 	spin_unlock_irq(&zone->lock);
 }
 
@@ -528,9 +536,9 @@ static void prt_unmark(struct page *page)
  */
 static void prt_free_captured(struct page *page)
 {
-	post_alloc_hook(page, PR_MIN_ORDER, GFP_KERNEL);
+	post_alloc_hook(page, PR_TRACK_ORDER, GFP_KERNEL);
 	set_page_refcounted(page);
-	prt_free(page, PR_MIN_ORDER);
+	prt_free(page, PR_TRACK_ORDER);
 }
 
 /*
@@ -541,8 +549,8 @@ static void prt_free_captured(struct page *page)
  */
 static void prt_test_capture_not_marked(struct kunit *test)
 {
-	unsigned int half = PR_MIN_ORDER - 1;
-	struct compact_control cc = { .order = PR_MIN_ORDER };
+	unsigned int half = PR_TRACK_ORDER - 1;
+	struct compact_control cc = { .order = PR_TRACK_ORDER };
 	struct capture_control capc = { .cc = &cc };
 	struct page *page = NULL;
 	unsigned long pfn = 0, flags;
@@ -550,7 +558,7 @@ static void prt_test_capture_not_marked(struct kunit *test)
 	int tries;
 
 	/* The halves must go straight to the buddy allocator, not a pcp list. */
-	if (!PR_MIN_ORDER || half <= PAGE_ALLOC_COSTLY_ORDER)
+	if (!PR_TRACK_ORDER || half <= PAGE_ALLOC_COSTLY_ORDER)
 		kunit_skip(test, "half a tracked block fits the per-cpu lists");
 	/* zone->lock sleeps there, and the free below has interrupts off. */
 	if (IS_ENABLED(CONFIG_PREEMPT_RT))
@@ -558,7 +566,7 @@ static void prt_test_capture_not_marked(struct kunit *test)
 
 	/* No capture when someone took the first half meanwhile: retry. */
 	for (tries = 0; tries < 5; tries++) {
-		page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_MIN_ORDER);
+		page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_TRACK_ORDER);
 		KUNIT_ASSERT_NOT_NULL(test, page);
 		pfn = page_to_pfn(page);
 		/* A stale mark from before it was allocated is not ours. */
@@ -568,8 +576,8 @@ static void prt_test_capture_not_marked(struct kunit *test)
 		 * (GFP_KERNEL: no memcg charge to split).
 		 */
 		set_page_refcounted(page + (1UL << half));
-		split_page_owner(page, PR_MIN_ORDER, half);
-		pgalloc_tag_split(page_folio(page), PR_MIN_ORDER, half);
+		split_page_owner(page, PR_TRACK_ORDER, half);
+		pgalloc_tag_split(page_folio(page), PR_TRACK_ORDER, half);
 		__free_pages(page, half);
 		KUNIT_EXPECT_FALSE(test, prt_marked(pfn));
 
@@ -614,7 +622,7 @@ static void prt_test_mark_beyond_summary(struct kunit *test)
 	struct page *page;
 	unsigned long pfn;
 
-	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_MIN_ORDER);
+	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_TRACK_ORDER);
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	pfn = page_to_pfn(page);
 
@@ -635,13 +643,13 @@ static void prt_test_mark_beyond_summary(struct kunit *test)
 		rcu_assign_pointer(reporting_summary, small);
 	reporting_unlock_memory();
 	if (!small)
-		__free_pages(page, PR_MIN_ORDER);
+		__free_pages(page, PR_TRACK_ORDER);
 	KUNIT_ASSERT_NOT_NULL(test, small);
 	synchronize_rcu();
 	/* The marks it had: reporting_summarize_all() finds them again. */
 	kfree(old);
 
-	prt_free(page, PR_MIN_ORDER);
+	prt_free(page, PR_TRACK_ORDER);
 	KUNIT_EXPECT_TRUE(test, prt_marked(pfn));
 	KUNIT_EXPECT_TRUE(test, test_bit(0, &reporting_unsummarized));
 
@@ -681,14 +689,14 @@ static void prt_test_unregister_stops_pass(struct kunit *test)
 	int i, n = 0;
 
 	for (i = 0; i < ARRAY_SIZE(pages); i++) {
-		pages[i] = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_MIN_ORDER);
+		pages[i] = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_TRACK_ORDER);
 		n += !!pages[i];
 	}
 	/* No pass while they are freed: the next flush runs the only one. */
 	prt_hold_off();
 	for (i = 0; i < ARRAY_SIZE(pages); i++)
 		if (pages[i])
-			prt_free(pages[i], PR_MIN_ORDER);
+			prt_free(pages[i], PR_TRACK_ORDER);
 	KUNIT_ASSERT_GE(test, n, 3);
 
 	/* One pass puts them on probation, without reporting them. */
@@ -748,12 +756,12 @@ static void prt_test_nodes_apart(struct kunit *test)
 
 	for (i = 0; i < 2; i++) {
 		pages[i] = alloc_pages_node(nids[i], GFP_KERNEL | __GFP_THISNODE |
-					    __GFP_NOWARN, PR_MIN_ORDER);
+					    __GFP_NOWARN, PR_TRACK_ORDER);
 		KUNIT_ASSERT_NOT_NULL(test, pages[i]);
 		KUNIT_EXPECT_EQ(test, page_to_nid(pages[i]), nids[i]);
 	}
 	for (i = 0; i < 2; i++)
-		prt_free(pages[i], PR_MIN_ORDER);
+		prt_free(pages[i], PR_TRACK_ORDER);
 	prt_settle();
 	for (i = 0; i < 2; i++) {
 		unsigned long pfn = page_to_pfn(pages[i]);
@@ -819,7 +827,7 @@ static void prt_test_hotplug_notifier(struct kunit *test)
 			NOTIFY_OK);
 	KUNIT_EXPECT_FALSE(test, prt_marked(pfn));
 
-	prt_free(page, PR_MIN_ORDER);
+	prt_free(page, PR_TRACK_ORDER);
 	prt_settle();
 	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn), 1U);
 }
@@ -831,7 +839,7 @@ static void prt_test_tunables(struct kunit *test)
 	static const char * const bad[] = {
 		"abc", "-1", "", "12x", "99999999999999999999", "0x10",
 	};
-	unsigned int val = 1234, order = PR_MIN_ORDER;
+	unsigned int val = 1234, order = PR_TRACK_ORDER;
 	struct kernel_param kp = { .arg = &val };
 	struct kernel_param okp = { .arg = &order };
 	char big[16];
@@ -850,12 +858,10 @@ static void prt_test_tunables(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, reporting_delay_set(big, &kp), -EINVAL);
 	KUNIT_EXPECT_EQ(test, reporting_capacity_set("0", &kp), -EINVAL);
 	KUNIT_EXPECT_EQ(test, reporting_capacity_set("33", &kp), -EINVAL);
-	snprintf(big, sizeof(big), "%u", PR_MIN_ORDER - 1);
-	KUNIT_EXPECT_EQ(test, page_order_update_notify(big, &okp), -EINVAL);
 	snprintf(big, sizeof(big), "%u", MAX_PAGE_ORDER + 1);
 	KUNIT_EXPECT_EQ(test, page_order_update_notify(big, &okp), -EINVAL);
 	KUNIT_EXPECT_EQ(test, val, 1234U);
-	KUNIT_EXPECT_EQ(test, order, (unsigned int)PR_MIN_ORDER);
+	KUNIT_EXPECT_EQ(test, order, (unsigned int)PR_TRACK_ORDER);
 
 	KUNIT_EXPECT_EQ(test, reporting_delay_set("0", &kp), 0);
 	KUNIT_EXPECT_EQ(test, val, 0U);
@@ -866,6 +872,191 @@ static void prt_test_tunables(struct kunit *test)
 	snprintf(big, sizeof(big), "%u", MAX_PAGE_ORDER);
 	KUNIT_EXPECT_EQ(test, page_order_update_notify(big, &okp), 0);
 	KUNIT_EXPECT_EQ(test, order, (unsigned int)MAX_PAGE_ORDER);
+	KUNIT_EXPECT_EQ(test, page_order_update_notify("0", &okp), 0);
+	KUNIT_EXPECT_EQ(test, order, 0U);
+}
+
+/* The order of the first recorded entry that covers @pfn, or -1. */
+static int prt_reported_order(unsigned long pfn)
+{
+	unsigned int i;
+
+	for (i = 0; i < prt->nr; i++)
+		if (pfn >= prt->pfn[i] && pfn < prt->pfn[i] + (1UL << prt->order[i]))
+			return prt->order[i];
+	return -1;
+}
+
+/*
+ * Register the fake device again, as a driver asking for @dev_order, with
+ * page_reporting_order at @order (-1: unset), and let it report what is
+ * free at registration.
+ */
+static void prt_reregister(struct kunit *test, unsigned int order,
+			   unsigned int dev_order)
+{
+	page_reporting_unregister(&prt->prdev);
+	page_reporting_order = order;
+	prt->prdev.order = dev_order;
+	KUNIT_ASSERT_EQ(test, page_reporting_register(&prt->prdev), 0);
+	prt_settle();
+	prt_forget();
+}
+
+/*
+ * An order-0 device with page_reporting_order at 0 (hv_balloon's way):
+ * single free pages inside a tracked block are reported as 4 KiB entries,
+ * each once, while the rest of the block stays allocated.
+ */
+static void prt_test_order_zero(struct kunit *test)
+{
+	unsigned long pfn, i, n = 1UL << PR_TRACK_ORDER;
+	struct page *page;
+
+	prt_reregister(test, 0, 0);
+	KUNIT_EXPECT_EQ(test, page_reporting_order, 0U);
+	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_TRACK_ORDER);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	pfn = page_to_pfn(page);
+	split_page(page, PR_TRACK_ORDER);
+	prt->only = pfn;
+	prt->only_end = pfn + n;
+
+	/* Page 1: its buddy, page 0, stays allocated. */
+	prt_free(page + 1, 0);
+	KUNIT_EXPECT_TRUE(test, prt_marked(pfn));
+	prt_settle();
+	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn + 1), 1U);
+	KUNIT_EXPECT_EQ(test, prt_reported_order(pfn + 1), 0);
+	KUNIT_EXPECT_EQ(test, prt->nr, 1U);
+	KUNIT_EXPECT_EQ(test, prt->not_isolated, 0U);
+
+	/* Page 3 marks the block again; page 1 is not reported again. */
+	prt_free(page + 3, 0);
+	prt_settle();
+	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn + 3), 1U);
+	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn + 1), 1U);
+	KUNIT_EXPECT_EQ(test, prt->nr, 2U);
+
+	for (i = 0; i < n; i++)
+		if (i != 1 && i != 3)
+			__free_page(page + i);
+	drain_all_pages(NULL);
+	prt_settle();
+}
+
+/*
+ * A reporting order between 0 and the tracked order: a free block of that
+ * order inside a tracked block is reported as one entry, smaller ones are
+ * not. A single free page before it, at the start of the tracked block,
+ * must not make the walk miss it.
+ */
+static void prt_test_order_between(struct kunit *test)
+{
+	unsigned int order = PR_TRACK_ORDER / 2;
+	unsigned long pfn, i, n = 1UL << PR_TRACK_ORDER, u = 1UL << order;
+	struct page *page;
+
+	if (order < 2)
+		kunit_skip(test, "tracked order %u", PR_TRACK_ORDER);
+	prt_reregister(test, order, 0);
+	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_TRACK_ORDER);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	pfn = page_to_pfn(page);
+	split_page(page, PR_TRACK_ORDER);
+	prt->only = pfn;
+	prt->only_end = pfn + n;
+
+	/* Page 0 alone; [u, 2u) merges to @order; half of [2u, 3u) does not. */
+	__free_page(page);
+	for (i = u; i < 2 * u + u / 2; i++)
+		__free_page(page + i);
+	drain_all_pages(NULL);
+	prt_settle();
+	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn + u), 1U);
+	KUNIT_EXPECT_EQ(test, prt_reported_order(pfn + u), (int)order);
+	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn), 0U);
+	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn + 2 * u), 0U);
+	KUNIT_EXPECT_EQ(test, prt->nr, 1U);
+
+	for (i = 1; i < n; i++)
+		if (i < u || i >= 2 * u + u / 2)
+			__free_page(page + i);
+	drain_all_pages(NULL);
+	prt_settle();
+}
+
+/*
+ * A reporting order above the tracked order: half of a unit free is not
+ * reported; once the other half is freed, the unit is reported as one
+ * entry.
+ */
+static void prt_test_order_above(struct kunit *test)
+{
+	unsigned int order = PR_TRACK_ORDER + 1;
+	unsigned long pfn, i, half = 1UL << PR_TRACK_ORDER;
+	struct page *page;
+
+	if (order > MAX_PAGE_ORDER)
+		kunit_skip(test, "tracked order is MAX_PAGE_ORDER");
+	prt_reregister(test, order, 0);
+	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, order);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	pfn = page_to_pfn(page);
+	split_page(page, order);
+	prt->only = pfn;
+	prt->only_end = pfn + 2 * half;
+
+	for (i = 0; i < half; i++)
+		__free_page(page + i);
+	drain_all_pages(NULL);
+	KUNIT_EXPECT_TRUE(test, prt_marked(pfn));
+	prt_settle();
+	KUNIT_EXPECT_EQ(test, prt->nr, 0U);
+
+	for (; i < 2 * half; i++)
+		__free_page(page + i);
+	drain_all_pages(NULL);
+	prt_settle();
+	KUNIT_EXPECT_EQ(test, prt->nr, 1U);
+	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn), 1U);
+	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn + half), 1U);
+	KUNIT_EXPECT_EQ(test, prt_reported_order(pfn), (int)order);
+}
+
+/*
+ * Lowering page_reporting_order while a device is registered: free blocks
+ * of the new order that no free marked are found all the same.
+ */
+static void prt_test_order_lowered(struct kunit *test)
+{
+	unsigned int order = PR_TRACK_ORDER;
+	struct kernel_param kp = { .arg = &page_reporting_order };
+	unsigned long pfn, i, n = 1UL << PR_TRACK_ORDER;
+	struct page *page;
+
+	prt_reregister(test, order, 0);
+	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_TRACK_ORDER);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	pfn = page_to_pfn(page);
+	split_page(page, PR_TRACK_ORDER);
+	prt->only = pfn;
+	prt->only_end = pfn + n;
+
+	prt_free(page + 1, 0);
+	KUNIT_EXPECT_FALSE(test, prt_marked(pfn));
+	prt_settle();
+	KUNIT_EXPECT_EQ(test, prt->nr, 0U);
+
+	KUNIT_EXPECT_EQ(test, page_order_update_notify("0", &kp), 0);
+	prt_settle();
+	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn + 1), 1U);
+
+	for (i = 0; i < n; i++)
+		if (i != 1)
+			__free_page(page + i);
+	drain_all_pages(NULL);
+	prt_settle();
 }
 
 static struct kunit_case page_reporting_test_cases[] = {
@@ -887,6 +1078,10 @@ static struct kunit_case page_reporting_test_cases[] = {
 	KUNIT_CASE(prt_test_hotplug_notifier),
 #endif
 	KUNIT_CASE(prt_test_tunables),
+	KUNIT_CASE(prt_test_order_zero),
+	KUNIT_CASE(prt_test_order_between),
+	KUNIT_CASE(prt_test_order_above),
+	KUNIT_CASE(prt_test_order_lowered),
 	{}
 };
 

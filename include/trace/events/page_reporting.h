@@ -10,20 +10,21 @@
 
 /*
  * One event per batch handed to the reporting device: which zone, how many
- * blocks of which order, and what ->report() returned.
+ * blocks (of the reporting order or larger) and bytes, and what ->report()
+ * returned.
  */
 TRACE_EVENT(page_reporting_batch,
 
-	TP_PROTO(int nid, int zone_idx, unsigned int nents, unsigned int order,
+	TP_PROTO(int nid, int zone_idx, unsigned int nents, unsigned long bytes,
 		 int err),
 
-	TP_ARGS(nid, zone_idx, nents, order, err),
+	TP_ARGS(nid, zone_idx, nents, bytes, err),
 
 	TP_STRUCT__entry(
 		__field(int, nid)
 		__field(int, zone_idx)
 		__field(unsigned int, nents)
-		__field(unsigned int, order)
+		__field(unsigned long, bytes)
 		__field(int, err)
 	),
 
@@ -31,15 +32,13 @@ TRACE_EVENT(page_reporting_batch,
 		__entry->nid = nid;
 		__entry->zone_idx = zone_idx;
 		__entry->nents = nents;
-		__entry->order = order;
+		__entry->bytes = bytes;
 		__entry->err = err;
 	),
 
-	TP_printk("nid=%d zone=%d nents=%u order=%u bytes=%lu err=%d",
+	TP_printk("nid=%d zone=%d nents=%u bytes=%lu err=%d",
 		__entry->nid, __entry->zone_idx, __entry->nents,
-		__entry->order,
-		(unsigned long)__entry->nents << (__entry->order + PAGE_SHIFT),
-		__entry->err)
+		__entry->bytes, __entry->err)
 );
 
 #endif /* _TRACE_PAGE_REPORTING_H */

@@ -274,7 +274,8 @@ TEST(idle_guest_stops_reporting)
 
 /* x86-64: 128 MiB sections of 4 KiB pages, 2 MiB tracked blocks. */
 #define SECTION_PAGES		(1UL << (27 - 12))
-#define MAP_BYTES_PER_SECTION	((SECTION_PAGES >> 9) / 8)
+/* Two bits per 2 MiB block: a mark and a probation bit. */
+#define MAP_BYTES_PER_SECTION	(2 * (SECTION_PAGES >> 9) / 8)
 #define SUMMARY_STEP		64
 
 /*
@@ -306,8 +307,8 @@ static int zone_extent(unsigned long *present, unsigned long *end_pfn)
 }
 
 /*
- * tracking_bytes is the bitmaps' cost: one byte per 8 blocks of every
- * present section (64 bytes per GiB) and a summary bit per section of the
+ * tracking_bytes is the bitmaps' cost: one byte per 4 blocks of every
+ * present section (128 bytes per GiB) and a summary bit per section of the
  * address space (in whole words). Check it against /proc/zoneinfo:
  * whole sections below, partial ones and the summary above.
  */
@@ -395,7 +396,7 @@ static const struct tunable tunables[] = {
 	{ "max_delay_ms", { "abc", "-5", "60001", "18446744073709551616",
 			    "2s", NULL }, "3000" },
 	{ "capacity", { "0", "33", "-1", "x", "4294967297", NULL }, "16" },
-	{ "page_reporting_order", { "8", "11", "-1", "nine", "4294967305",
+	{ "page_reporting_order", { "11", "-1", "nine", "4294967305", "0x10",
 				    NULL }, "10" },
 };
 
