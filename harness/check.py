@@ -529,10 +529,15 @@ def main(variant, only=None):
     if not only or "series" in only:
         series_checks(res)
 
-    step("builds that no guest boots")
+    step("other users and platforms of the engine")
     res.run("build: hv_balloon against the engine", buildcheck.hv_balloon)
-    res.run("build: FLATMEM (i386) virtio-balloon without the engine",
-            buildcheck.flatmem)
+    flat = {}
+    if res.run("build: FLATMEM (i386) with virtio-balloon and the engine",
+               buildcheck.flatmem):
+        if res.run("FLATMEM (i386): boots to its KUnit suite under TCG",
+                   lambda: flat.update(
+                       console=buildcheck.flatmem_kunit_boot())):
+            kunit_results(res, flat["console"], label="FLATMEM kunit")
     return finish(res, t0)
 
 

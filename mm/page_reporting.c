@@ -77,6 +77,7 @@
 #include <trace/events/page_reporting.h>
 
 #define PR_TRACK_ORDER		PAGE_REPORTING_TRACK_ORDER
+#define PR_SECTION_SHIFT	PAGE_REPORTING_SECTION_SHIFT
 #define PR_SECTION_BITS		PAGE_REPORTING_SECTION_BITS
 
 /*
@@ -195,6 +196,110 @@ enum {
 	PAGE_REPORTING_ACTIVE
 };
 
+/* Words of a section's map, both halves. */
+#define PR_MAP_LONGS	(2 * BITS_TO_LONGS(PR_SECTION_BITS))
+#define PR_MAP_BITS	(PR_MAP_LONGS * BITS_PER_LONG)
+
+#ifdef CONFIG_SPARSEMEM
+/* The map of the section of @pfn, which is online. */
+static unsigned long *reporting_section_map(unsigned long pfn)
+{
+	return page_reporting_section_map(__pfn_to_section(pfn)->usage);
+}
+
+/*
+ * The map of section @sec, or NULL where the section is not online:
+ * offline memory has no marks (MEM_OFFLINE cleared them).
+ */
+static unsigned long *reporting_map_nr(unsigned long sec)
+{
+	struct mem_section *ms = __nr_to_section(sec);
+
+	if (!online_section(ms))
+		return NULL;
+	return page_reporting_section_map(ms->usage);
+}
+
+static unsigned long reporting_nr_sections(void)
+{
+	return __highest_present_section_nr + 1;
+}
+
+/* Sections with a map: the present ones. */
+static unsigned long reporting_mapped_sections(void)
+{
+	unsigned long nr, n = 0;
+
+	for (nr = 0; nr <= __highest_present_section_nr; nr++)
+		if (present_section_nr(nr))
+			n++;
+	return n;
+}
+
+static int __init reporting_maps_init(void)
+{
+	return 0;
+}
+#else
+/*
+ * FLATMEM: the maps of all sections of the memory map's pfn range, in one
+ * array allocated at boot. There is no memory hotplug.
+ */
+static unsigned long *reporting_flat_maps;
+static unsigned long reporting_flat_sections;
+
+static unsigned long *reporting_map_nr(unsigned long sec)
+{
+	if (sec >= reporting_flat_sections)
+		return NULL;
+	return reporting_flat_maps + sec * PR_MAP_LONGS;
+}
+
+/* The map of the section of @pfn, which is in the memory map. */
+static unsigned long *reporting_section_map(unsigned long pfn)
+{
+	return reporting_map_nr(pfn >> PR_SECTION_SHIFT);
+}
+
+static unsigned long reporting_nr_sections(void)
+{
+	return reporting_flat_sections;
+}
+
+static unsigned long reporting_mapped_sections(void)
+{
+	return reporting_flat_sections;
+}
+
+static int __init reporting_maps_init(void)
+{
+	unsigned long end = ARCH_PFN_OFFSET + max_mapnr;
+	unsigned long n = DIV_ROUND_UP(end, 1UL << PR_SECTION_SHIFT);
+
+	reporting_flat_maps = kvcalloc(n * PR_MAP_LONGS, sizeof(unsigned long),
+				       GFP_KERNEL);
+	if (!reporting_flat_maps)
+		return -ENOMEM;
+	reporting_flat_sections = n;
+	return 0;
+}
+#endif
+
+static unsigned long reporting_pfn_to_section(unsigned long pfn)
+{
+	return pfn >> PR_SECTION_SHIFT;
+}
+
+static unsigned long reporting_section_to_pfn(unsigned long sec)
+{
+	return sec << PR_SECTION_SHIFT;
+}
+
+static unsigned long reporting_section_bit(unsigned long pfn)
+{
+	return (pfn & ((1UL << PR_SECTION_SHIFT) - 1)) >> PR_TRACK_ORDER;
+}
+
 /*
  * Summary: one bit per memory section, set when the section may have
  * marked blocks. Replaced (grown) by page_reporting_init(), the memory
@@ -275,13 +380,13 @@ static bool reporting_summarize_all(void)
 	unsigned long sec;
 	bool ok;
 
-	ok = !reporting_summary_grow(__highest_present_section_nr + 1);
+	ok = !reporting_summary_grow(reporting_nr_sections());
 	/* Registration requires a summary: there is one. */
 	summary = reporting_summary_locked();
 	if (!ok)
 		set_bit(0, &reporting_unsummarized);
 	for (sec = 0; sec < summary->nbits; sec++)
-		if (online_section_nr(sec))
+		if (reporting_map_nr(sec))
 			set_bit(sec, summary->map);
 	return ok;
 }
@@ -335,16 +440,6 @@ static void reporting_stat_add(unsigned long *stat, long n)
 	WRITE_ONCE(*stat, READ_ONCE(*stat) + n);
 }
 
-static unsigned long *reporting_section_map(unsigned long pfn)
-{
-	return page_reporting_section_map(__pfn_to_section(pfn)->usage);
-}
-
-static unsigned long reporting_section_bit(unsigned long pfn)
-{
-	return (pfn & (PAGES_PER_SECTION - 1)) >> PR_TRACK_ORDER;
-}
-
 /* The probation bits of a section's map: its second half. */
 static unsigned long *reporting_probation(unsigned long *map)
 {
@@ -360,7 +455,7 @@ static void reporting_mark_blocks(unsigned long pfn, unsigned long nr)
 {
 	unsigned long *map = reporting_section_map(pfn);
 	unsigned long bit = reporting_section_bit(pfn);
-	unsigned long sec = pfn_to_section_nr(pfn);
+	unsigned long sec = reporting_pfn_to_section(pfn);
 	struct reporting_summary *summary;
 	bool marked = false;
 
@@ -963,8 +1058,7 @@ static bool reporting_scan_zone(struct reporting_pass *p, unsigned long base,
 static enum reporting_section_result
 reporting_scan_section(struct reporting_pass *p, unsigned long sec)
 {
-	struct mem_section *ms = __nr_to_section(sec);
-	unsigned long base = section_nr_to_pfn(sec);
+	unsigned long base = reporting_section_to_pfn(sec);
 	unsigned long *map, bit = 0;
 
 	lockdep_assert_held(&reporting_summary_lock);
@@ -978,10 +1072,9 @@ reporting_scan_section(struct reporting_pass *p, unsigned long sec)
 		bit = p->resume_bit;
 	p->resume_sec = ULONG_MAX;
 
-	/* Offline memory has no bits: MEM_OFFLINE cleared them. */
-	if (!online_section(ms))
+	map = reporting_map_nr(sec);
+	if (!map)
 		return PR_SECTION_DONE;
-	map = page_reporting_section_map(ms->usage);
 
 	/*
 	 * Mostly one zone per section; zone->lock is taken once per run of
@@ -1226,9 +1319,6 @@ static void page_reporting_process(struct work_struct *work)
 	}
 }
 
-/* Bits of a section's map, both halves, in whole words. */
-#define PR_MAP_BITS	(2 * BITS_TO_LONGS(PR_SECTION_BITS) * BITS_PER_LONG)
-
 /*
  * At registration the device knows nothing: mark every block of present
  * memory and let the first pass find which of them are free (the others it
@@ -1244,13 +1334,11 @@ static void reporting_mark_all(void)
 
 	reporting_lock_memory();
 	summary = reporting_summary_locked();
-	for (sec = 0; sec <= __highest_present_section_nr; sec++) {
-		struct mem_section *ms = __nr_to_section(sec);
-		atomic_long_t *map;
+	for (sec = 0; sec < reporting_nr_sections(); sec++) {
+		atomic_long_t *map = (atomic_long_t *)reporting_map_nr(sec);
 
-		if (!ms || !online_section(ms))
+		if (!map)
 			continue;
-		map = (atomic_long_t *)page_reporting_section_map(ms->usage);
 		/*
 		 * Atomic: the free path and the worker change bits in the
 		 * same words, under zone locks that we do not take. Bits past
@@ -1291,12 +1379,11 @@ static void reporting_clear_all(void)
 	reporting_lock_memory();
 	summary = reporting_summary_locked();
 	for_each_set_bit(sec, summary->map, summary->nbits) {
-		struct mem_section *ms = __nr_to_section(sec);
+		unsigned long *map = reporting_map_nr(sec);
 
 		/* No free marks now: the device pointer is gone. */
-		if (valid_section(ms))
-			bitmap_zero(page_reporting_section_map(ms->usage),
-				    PR_MAP_BITS);
+		if (map)
+			bitmap_zero(map, PR_MAP_BITS);
 		clear_bit(sec, summary->map);
 	}
 	reporting_unlock_memory();
@@ -1522,15 +1609,11 @@ static ssize_t tracking_bytes_show(struct kobject *kobj,
 				   struct kobj_attribute *attr, char *buf)
 {
 	struct reporting_summary *summary;
-	unsigned long nr, sections = 0;
 	size_t bytes;
 
 	reporting_lock_memory();
-	for (nr = 0; nr <= __highest_present_section_nr; nr++)
-		if (present_section_nr(nr))
-			sections++;
 	summary = reporting_summary_locked();
-	bytes = sections * page_reporting_map_size();
+	bytes = reporting_mapped_sections() * page_reporting_map_size();
 	if (summary)
 		bytes += struct_size(summary, map, BITS_TO_LONGS(summary->nbits));
 	reporting_unlock_memory();
@@ -1562,8 +1645,11 @@ static int __init page_reporting_init(void)
 	struct kobject *kobj;
 	int err;
 
+	err = reporting_maps_init();
+	if (err)
+		return err;
 	mutex_lock(&reporting_summary_lock);
-	err = reporting_summary_grow(__highest_present_section_nr + 1);
+	err = reporting_summary_grow(reporting_nr_sections());
 	mutex_unlock(&reporting_summary_lock);
 	if (err)
 		return err;

@@ -24,18 +24,26 @@
 #define PAGE_REPORTING_TRACK_ORDER \
 	min_t(unsigned int, pageblock_order, ilog2(SZ_2M) - PAGE_SHIFT)
 
+#ifdef CONFIG_SPARSEMEM
+#define PAGE_REPORTING_SECTION_SHIFT	PFN_SECTION_SHIFT
+#else
+/*
+ * FLATMEM has no memory sections; the engine cuts the memory map into
+ * pieces of 128 MiB (or of a MAX_PAGE_ORDER block, if larger) all the same.
+ */
+#define PAGE_REPORTING_SECTION_SHIFT \
+	max_t(unsigned int, ilog2(SZ_128M) - PAGE_SHIFT, MAX_PAGE_ORDER)
+#endif
+
 /* Tracked blocks of a section. */
 #define PAGE_REPORTING_SECTION_BITS \
-	(PAGES_PER_SECTION >> PAGE_REPORTING_TRACK_ORDER)
+	((1UL << PAGE_REPORTING_SECTION_SHIFT) >> PAGE_REPORTING_TRACK_ORDER)
 
 /*
- * Each tracked block has two bits in its section's map, which lives in the
- * section's mem_section_usage, right after its pageblock flags: sparse
- * allocates it with the section (early, or on hot-add) and frees it with
- * it, so only present memory has one. The first half of the map holds the
- * marks (something in the block was freed and not yet reported), the
- * second half the probation bits (the worker saw the block marked and free
- * on its last pass, and nothing was freed in it since).
+ * Each tracked block has two bits in its section's map. The first half of
+ * the map holds the marks (something in the block was freed and not yet
+ * reported), the second half the probation bits (the worker saw the block
+ * marked and free on its last pass, and nothing was freed in it since).
  */
 static inline size_t page_reporting_map_size(void)
 {
@@ -43,11 +51,18 @@ static inline size_t page_reporting_map_size(void)
 	       sizeof(unsigned long);
 }
 
+#ifdef CONFIG_SPARSEMEM
+/*
+ * With SPARSEMEM the map lives in the section's mem_section_usage, right
+ * after its pageblock flags: sparse allocates it with the section (early,
+ * or on hot-add) and frees it with it, so only present memory has one.
+ */
 static inline unsigned long *
 page_reporting_section_map(struct mem_section_usage *usage)
 {
 	return usage->pageblock_flags + BITS_TO_LONGS(SECTION_BLOCKFLAGS_BITS);
 }
+#endif
 
 DECLARE_STATIC_KEY_FALSE(page_reporting_enabled);
 extern unsigned int page_reporting_order;

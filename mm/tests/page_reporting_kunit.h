@@ -31,7 +31,11 @@ struct prt_dev {
 	struct completion entered;
 	/* when @only_end is set, record only entries in [@only, @only_end) */
 	unsigned long only, only_end;
-	/* free pages of the watched zone during the last call, and isolated */
+	/*
+	 * free pages of the zone of @watch_pfn during the last call that held
+	 * @watch_pfn, and how many pages of that zone the call held
+	 */
+	unsigned long watch_pfn;
 	struct zone *watch;
 	unsigned long watch_free;
 	unsigned long watch_isolated;
@@ -46,17 +50,21 @@ static int prt_report(struct page_reporting_dev_info *prdev,
 	struct prt_dev *d = container_of(prdev, struct prt_dev, prdev);
 	struct completion *hold;
 	struct scatterlist *sg;
+	unsigned long watched = 0;
+	bool hit = false;
 	unsigned int i;
 
 	d->calls++;
-	d->watch_isolated = 0;
 	for_each_sg(sgl, sg, nents, i) {
 		struct page *page = sg_page(sg);
 
 		if (PageBuddy(page))
 			d->not_isolated++;
 		if (d->watch && page_zone(page) == d->watch)
-			d->watch_isolated += sg->length >> PAGE_SHIFT;
+			watched += sg->length >> PAGE_SHIFT;
+		if (d->watch && d->watch_pfn >= page_to_pfn(page) &&
+		    d->watch_pfn < page_to_pfn(page) + (sg->length >> PAGE_SHIFT))
+			hit = true;
 		if (d->only_end && (page_to_pfn(page) >= d->only_end ||
 				    page_to_pfn(page) + (sg->length >> PAGE_SHIFT) <=
 				    d->only))
@@ -67,8 +75,11 @@ static int prt_report(struct page_reporting_dev_info *prdev,
 			d->nr++;
 		}
 	}
-	if (d->watch)
+	/* Batches without the block, from frees elsewhere, do not count. */
+	if (hit) {
+		d->watch_isolated = watched;
 		d->watch_free = zone_page_state_snapshot(d->watch, NR_FREE_PAGES);
+	}
 	/* The tests clear it while the worker may be here. */
 	hold = READ_ONCE(d->hold);
 	if (hold) {
@@ -182,6 +193,16 @@ static int prt_init(struct kunit *test)
 		kunit_skip(test, "a page reporting device is registered");
 	}
 	KUNIT_ASSERT_EQ(test, err, 0);
+
+	/*
+	 * The tests report at the tracked order unless they say otherwise;
+	 * unset, it is pageblock_order, larger than the tracked order where
+	 * there is no hugetlb (i386: MAX_PAGE_ORDER).
+	 */
+	mutex_lock(&page_reporting_mutex);
+	page_reporting_order = PR_TRACK_ORDER;
+	reporting_set_mark_order();
+	mutex_unlock(&page_reporting_mutex);
 
 	/* Registration reports everything free once; start from there. */
 	prt_settle();
@@ -300,7 +321,8 @@ static struct page *prt_next_in_section(struct page **pages, unsigned int n,
 		unsigned long p = page_to_pfn(pages[k]);
 
 		if (p > pfn && p < best &&
-		    pfn_to_section_nr(p) == pfn_to_section_nr(pfn)) {
+		    reporting_pfn_to_section(p) ==
+		    reporting_pfn_to_section(pfn)) {
 			best = p;
 			next = pages[k];
 		}
@@ -407,6 +429,7 @@ static void prt_test_counts_restored(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	pfn = page_to_pfn(page);
 	prt->watch = page_zone(page);
+	prt->watch_pfn = pfn;
 	prt_free(page, PR_TRACK_ORDER);
 
 	before = zone_page_state_snapshot(prt->watch, NR_FREE_PAGES);
@@ -661,7 +684,7 @@ static void prt_test_mark_beyond_summary(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, test_bit(0, &reporting_unsummarized));
 	reporting_lock_memory();
 	KUNIT_EXPECT_GT(test, reporting_summary_locked()->nbits,
-			pfn_to_section_nr(pfn));
+			reporting_pfn_to_section(pfn));
 	reporting_unlock_memory();
 }
 
