@@ -7,6 +7,10 @@
   maps in an array of its own there. An i386 FLATMEM kernel with
   virtio-balloon and the engine builds, and boots under qemu-system-i386
   to the engine's KUnit suite (no userspace: the kernel stops after it).
+- powerpc64 (pseries, Book3S-64, 64 KiB pages, hugetlb): pageblock_order
+  is a variable there (HUGETLB_PAGE_SIZE_VARIABLE), set at boot. The
+  kernel builds with the engine and boots under qemu-system-ppc64 to the
+  KUnit suite the same way.
 """
 
 import os
@@ -42,11 +46,13 @@ CONFIG_PAGE_REPORTING_KUNIT_TEST=y
 """
 
 
-def _make(name, arch, targets, log):
+def _make(name, arch, targets, log, cross=""):
     env = dict(os.environ, **kernel.BUILD_ENV)
     cmd = ["make", "-C", kernel.TREE, f"O={kernel.obj_dir(name)}",
-           f"ARCH={arch}", "CC=ccache gcc", "HOSTCC=ccache gcc",
+           f"ARCH={arch}", f"CC=ccache {cross}gcc", "HOSTCC=ccache gcc",
            f"-j{os.cpu_count() or 2}"] + targets
+    if cross:
+        cmd.append(f"CROSS_COMPILE={cross}")
     with open(log, "a") as f:
         f.write("$ " + " ".join(cmd) + "\n")
         f.flush()
@@ -63,7 +69,7 @@ def _config(name):
         return dict(kernel._fragment_lines(f.name))
 
 
-def _build(name, arch, fragment, targets):
+def _build(name, arch, fragment, targets, cross=""):
     kernel.prepare_base()
     kernel.checkout("ours")
     ensure_dir(LOGS)
@@ -74,8 +80,8 @@ def _build(name, arch, fragment, targets):
     with open(log, "w") as f:
         f.write(f"# {name}: ARCH={arch}\n")
     fragments = [frag] if arch != kernel.ARCH else [kernel.FRAGMENT, frag]
-    kernel.configure(name, fragments, log, arch=arch)
-    _make(name, arch, targets, log)
+    kernel.configure(name, fragments, log, arch=arch, cross=cross)
+    _make(name, arch, targets, log, cross=cross)
     return _config(name), log
 
 
@@ -96,26 +102,94 @@ def flatmem():
     cfg, log = _build("flatmem", "i386", FLATMEM_FRAGMENT, ["bzImage"])
     assert cfg.get("CONFIG_FLATMEM") == "y", "not a FLATMEM configuration"
     assert cfg.get("CONFIG_64BIT", "n") == "n", "not a 32-bit kernel"
+    _no_warnings(log)
+    return "i386 FLATMEM bzImage with virtio-balloon and PAGE_REPORTING"
+
+
+def _no_warnings(log):
     with open(log, errors="replace") as f:
         warn = [ln.strip() for ln in f
                 if "warning:" in ln or "unmet direct dependencies" in ln]
     assert not warn, "warnings:\n" + "\n".join(warn[:10])
-    return "i386 FLATMEM bzImage with virtio-balloon and PAGE_REPORTING"
+
+
+# A pseries guest with 64 KiB pages and hugetlb: pageblock_order is set at
+# boot (HUGETLB_PAGE_SIZE_VARIABLE), and the console is hvc0.
+PPC64_CROSS = "powerpc64le-linux-gnu-"
+PPC64_FRAGMENT = """CONFIG_PPC64=y
+CONFIG_PPC_BOOK3S_64=y
+CONFIG_CPU_LITTLE_ENDIAN=y
+CONFIG_PPC_PSERIES=y
+CONFIG_PPC_64K_PAGES=y
+# SLOF boots the kernel through its Open Firmware client interface.
+CONFIG_PPC_OF_BOOT_TRAMPOLINE=y
+CONFIG_SYSFS=y
+CONFIG_HUGETLBFS=y
+CONFIG_HUGETLB_PAGE=y
+CONFIG_HUGETLB_PAGE_SIZE_VARIABLE=y
+CONFIG_PCI=y
+CONFIG_VIRTIO_MENU=y
+CONFIG_VIRTIO_PCI=y
+CONFIG_VIRTIO_BALLOON=y
+CONFIG_PAGE_REPORTING=y
+CONFIG_COMPACTION=y
+CONFIG_MIGRATION=y
+CONFIG_PRINTK=y
+CONFIG_PRINTK_TIME=y
+CONFIG_TTY=y
+CONFIG_HVC_CONSOLE=y
+# ppc64's own default: tinyconfig's 1024 fails the base tree's slice.c.
+CONFIG_FRAME_WARN=2048
+CONFIG_KUNIT=y
+CONFIG_PAGE_REPORTING_KUNIT_TEST=y
+"""
+
+
+def ppc64():
+    """Build a powerpc64 pseries kernel (variable pageblock order) with
+    virtio-balloon and the engine."""
+    cfg, log = _build("ppc64", "powerpc", PPC64_FRAGMENT, ["vmlinux"],
+                      cross=PPC64_CROSS)
+    assert cfg.get("CONFIG_HUGETLB_PAGE_SIZE_VARIABLE") == "y", \
+        "pageblock_order is not variable in this configuration"
+    _no_warnings(log)
+    return "powerpc64le pseries vmlinux, HUGETLB_PAGE_SIZE_VARIABLE, engine"
+
+
+def ppc64_kunit_boot(timeout=600):
+    """Boot the powerpc64 kernel on QEMU's pseries machine (TCG) until its
+    KUnit suites have run; return the path of the console log."""
+    vmlinux = os.path.join(kernel.obj_dir("ppc64"), "vmlinux")
+    return _kunit_boot("ppc64-kunit", vmlinux, [
+        "qemu-system-ppc64", "-M", "pseries", "-accel", "tcg", "-m", "1024",
+        "-nographic", "-no-reboot", "-kernel", vmlinux,
+        "-append", "console=hvc0 panic=-1"], timeout)
 
 
 def flatmem_kunit_boot(timeout=300):
     """Boot the i386 FLATMEM kernel under TCG until its KUnit suites have
-    run (it then panics for want of a root file system); return the path
-    of the console log."""
+    run; return the path of the console log."""
     bz = os.path.join(kernel.obj_dir("flatmem"), "arch", "x86", "boot",
                       "bzImage")
-    if not os.path.exists(bz):
-        raise HarnessError(f"{bz} missing: build the FLATMEM kernel first")
-    rundir = ensure_dir(os.path.join(BUILD, "runs", "flatmem-kunit"))
+    return _kunit_boot("flatmem-kunit", bz, [
+        "qemu-system-i386", "-M", "pc", "-accel", "tcg", "-m", "512",
+        "-smp", "2", "-nographic", "-no-reboot", "-kernel", bz,
+        "-append", "console=ttyS0 panic=-1"], timeout)
+
+
+# Firmware or the kernel died before KUnit could run.
+BOOT_FATAL = ("Program Exception", "Kernel panic - not syncing: Attempted "
+              "to kill the idle task")
+
+
+def _kunit_boot(name, image, cmd, timeout):
+    """Run @cmd, a QEMU that boots @image without userspace: after its
+    KUnit suites the kernel finds no root file system and panics, and with
+    panic=-1 and -no-reboot QEMU exits. Returns the console log's path."""
+    if not os.path.exists(image):
+        raise HarnessError(f"{image} missing: build that kernel first")
+    rundir = ensure_dir(os.path.join(BUILD, "runs", name))
     console = os.path.join(rundir, "console.log")
-    cmd = ["qemu-system-i386", "-M", "pc", "-accel", "tcg", "-m", "512",
-           "-smp", "2", "-nographic", "-no-reboot", "-kernel", bz,
-           "-append", "console=ttyS0 panic=-1"]
     with open(os.path.join(rundir, "qemu-cmd.txt"), "w") as f:
         f.write(" ".join(cmd) + "\n")
     with open(console, "wb") as out:
@@ -124,15 +198,17 @@ def flatmem_kunit_boot(timeout=300):
         deadline = time.monotonic() + timeout
         try:
             while proc.poll() is None:
-                # After KUnit, no root file system: a panic, and with
-                # panic=-1 and -no-reboot QEMU exits.
                 with open(console, errors="replace") as f:
-                    if "Kernel panic" in f.read():
-                        break
+                    text = f.read()
+                fatal = [m for m in BOOT_FATAL if m in text]
+                if fatal:
+                    raise HarnessError(f"{name}: {fatal[0]!r} before KUnit "
+                                       f"finished; console: {console}")
+                if "Kernel panic" in text:
+                    break
                 if time.monotonic() > deadline:
-                    raise HarnessError(f"i386 FLATMEM guest: no KUnit "
-                                       f"totals within {timeout}s; "
-                                       f"console: {console}")
+                    raise HarnessError(f"{name}: no panic after KUnit within "
+                                       f"{timeout}s; console: {console}")
                 time.sleep(0.5)
         finally:
             if proc.poll() is None:

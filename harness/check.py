@@ -538,6 +538,12 @@ def main(variant, only=None):
                    lambda: flat.update(
                        console=buildcheck.flatmem_kunit_boot())):
             kunit_results(res, flat["console"], label="FLATMEM kunit")
+    ppc = {}
+    if res.run("build: powerpc64 pseries (variable pageblock order) with "
+               "the engine", buildcheck.ppc64):
+        if res.run("powerpc64: boots to its KUnit suite under TCG",
+                   lambda: ppc.update(console=buildcheck.ppc64_kunit_boot())):
+            kunit_results(res, ppc["console"], label="powerpc64 kunit")
     return finish(res, t0)
 
 

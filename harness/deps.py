@@ -15,6 +15,8 @@ PACKAGES = [
     "python3-matplotlib",
     # checkpatch.pl runs scripts/spdxcheck.py, which needs these.
     "python3-ply", "python3-git",
+    # The powerpc64 (pseries, variable pageblock order) build and KUnit boot.
+    "gcc-powerpc64le-linux-gnu", "qemu-system-ppc",
 ]
 # Only for `make series-docs` (make htmldocs of the touched documentation).
 DOC_PACKAGES = ["python3-sphinx", "python3-sphinx-rtd-theme"]

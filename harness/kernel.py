@@ -323,11 +323,13 @@ def _kconfig_symbols(tree):
     return {ln.split()[1] for ln in p.stdout.splitlines()}
 
 
-def configure(variant, fragments, log, arch=ARCH, tree=TREE, obj=None):
+def configure(variant, fragments, log, arch=ARCH, tree=TREE, obj=None,
+              cross=""):
     """tinyconfig + our fragments, then check every fragment line held.
-    @tree and @obj default to build/linux and @variant's object tree."""
+    @tree and @obj default to build/linux and @variant's object tree;
+    @cross is the CROSS_COMPILE prefix of another architecture's compiler."""
     obj = ensure_dir(obj or obj_dir(variant))
-    digest = hashlib.sha256(arch.encode())
+    digest = hashlib.sha256((arch + cross).encode())
     for frag in fragments:
         with open(frag, "rb") as f:
             digest.update(f.read())
@@ -338,6 +340,8 @@ def configure(variant, fragments, log, arch=ARCH, tree=TREE, obj=None):
             if f.read() == digest.hexdigest():
                 return
     mk = ["make", "-C", tree, f"O={obj}", f"ARCH={arch}"]
+    if cross:
+        mk.append(f"CROSS_COMPILE={cross}")
     run(mk + ["tinyconfig"], log=log, what="make tinyconfig")
     run([os.path.join(tree, "scripts/kconfig/merge_config.sh"), "-m",
          "-O", obj, config] + fragments, log=log, cwd=obj,

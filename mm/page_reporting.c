@@ -44,18 +44,21 @@
  * summary does not cover raises reporting_unsummarized instead, which the
  * worker clears the same way before it looks at every online section.
  *
- * Why nothing is reported twice: reporting clears the marks of a block,
- * and putting it back does not mark it. Merges and splits of free blocks
- * do not touch the marks; only a free of memory that was allocated does.
- * Below the tracked order, the blocks of a marked tracked block that were
- * reported and stayed as they are keep PG_reported and are skipped; a
- * reported block that merges with a newly freed buddy is reported again
- * as part of the merged block, as 6.12's reporter does.
+ * Why blocks are not reported twice: reporting clears the marks of a
+ * block, and putting it back does not mark it. Merges and splits of free
+ * blocks do not touch the marks; only a free of memory that was allocated
+ * does. Below the tracked order, the blocks of a marked tracked block that
+ * were reported and stayed as they are keep PG_reported and are skipped;
+ * a reported block that merges with a newly freed buddy, or the rest of
+ * one that was split by an allocation, has lost the flag and is reported
+ * again once its tracked block is marked, as 6.12's reporter does.
  *
  * Memory cost: two bits per tracked block of present memory, inside the
  * mem_section_usage that sparse already allocates per present section (and
  * frees on hot-remove), plus one summary bit per section of physical
- * address space. Nothing is added to struct zone.
+ * address space; with FLATMEM, which has no sections, one array of such
+ * maps for the nodes' pfn span, allocated at boot. Nothing is added to
+ * struct zone.
  */
 #include <linux/mm.h>
 #include <linux/mmzone.h>
@@ -255,7 +258,10 @@ static unsigned long *reporting_map_nr(unsigned long sec)
 	return reporting_flat_maps + sec * PR_MAP_LONGS;
 }
 
-/* The map of the section of @pfn, which is in the memory map. */
+/*
+ * The map of the section of @pfn, a pfn of a node: the array covers every
+ * node's span.
+ */
 static unsigned long *reporting_section_map(unsigned long pfn)
 {
 	return reporting_map_nr(pfn >> PR_SECTION_SHIFT);
@@ -273,8 +279,13 @@ static unsigned long reporting_mapped_sections(void)
 
 static int __init reporting_maps_init(void)
 {
-	unsigned long end = ARCH_PFN_OFFSET + max_mapnr;
-	unsigned long n = DIV_ROUND_UP(end, 1UL << PR_SECTION_SHIFT);
+	unsigned long end = 0, n;
+	pg_data_t *pgdat;
+
+	/* Not max_mapnr: some architectures leave it 0 or make it a pfn. */
+	for_each_online_pgdat(pgdat)
+		end = max(end, pgdat_end_pfn(pgdat));
+	n = DIV_ROUND_UP(end, 1UL << PR_SECTION_SHIFT);
 
 	reporting_flat_maps = kvcalloc(n * PR_MAP_LONGS, sizeof(unsigned long),
 				       GFP_KERNEL);
@@ -399,7 +410,10 @@ static bool reporting_summarize_all(void)
 #define PR_RECENT		256
 #define PR_RECENT_WINDOW	(2 * HZ)
 
-/* State of the registered device's engine; only the worker writes it. */
+/*
+ * State of the registered device's engine. Only the worker writes it, but
+ * for @seeding, which reporting_set_mark_order() sets as well.
+ */
 struct reporting_engine {
 	struct scatterlist sgl[PAGE_REPORTING_CAPACITY];
 	unsigned long recent[PR_RECENT];
@@ -540,8 +554,8 @@ static void reporting_request(struct page_reporting_dev_info *prdev)
 
 /*
  * Called by page_reporting_notify_free() with zone->lock held: the 1 <<
- * @order pages at @pfn were freed, and the tracked blocks that hold them
- * are free as a whole now.
+ * @order pages at @pfn were freed into a free block of at least the mark
+ * order, so the tracked blocks that hold them have something to report.
  */
 void __page_reporting_notify_free(unsigned long pfn, unsigned int order)
 {
@@ -725,13 +739,14 @@ static void reporting_take(struct reporting_pass *p, struct page *page,
  * block at @pfn is not free as a whole: report the free buddy blocks of at
  * least the reporting order inside it that were not reported yet, once the
  * block has been on probation. Called with p->zone locked. Returns false
- * when the batch is full; the block then keeps its bits for the next pass.
+ * when the batch is full; a block with candidates left then keeps its
+ * bits for the next pass.
  */
 static bool reporting_isolate_within(struct reporting_pass *p,
 				     unsigned long pfn)
 {
 	unsigned long end = pfn + (1UL << PR_TRACK_ORDER), q = pfn;
-	bool found = false, left = false;
+	bool found = false, left = false, whole;
 
 	if (!test_bit(reporting_section_bit(pfn),
 		      reporting_probation(reporting_section_map(pfn)))) {
@@ -742,17 +757,33 @@ static bool reporting_isolate_within(struct reporting_pass *p,
 	}
 
 	/*
+	 * A block whose last page is in p->zone and has a struct page has
+	 * all of them: zone boundaries and memmap holes come in whole
+	 * subsections (2 MiB) at least, except where a zone or node ends
+	 * inside a tracked block. The part of such a block that lies in
+	 * another zone is not looked at, and its mark is cleared under this
+	 * zone's lock: below the tracked order, what is free there may stay
+	 * unreported (see Documentation/mm/free_page_reporting.rst).
+	 */
+	whole = pfn_valid(end - 1) && page_zone(pfn_to_page(end - 1)) == p->zone;
+
+	/*
 	 * Buddy blocks are aligned to their order: stepping from one free
 	 * block's end, or to the next multiple of the reporting order past
 	 * anything else, visits the head of every free block of at least
 	 * that order in here.
 	 */
 	while (q < end) {
-		struct page *page = pfn_to_page(q);
+		struct page *page;
 		unsigned int order;
 
 		p->locked_work++;
-		/* Free blocks never straddle zones; this one is p->zone's. */
+		if (!whole && !pfn_valid(q)) {
+			q = ALIGN(q + 1, 1UL << p->order);
+			continue;
+		}
+		page = pfn_to_page(q);
+		/* Free blocks never straddle zones. */
 		if (!PageBuddy(page) || page_zone(page) != p->zone ||
 		    buddy_order(page) < p->order) {
 			q = ALIGN(q + 1, 1UL << p->order);
@@ -763,10 +794,6 @@ static bool reporting_isolate_within(struct reporting_pass *p,
 		if (PageReported(page))
 			continue;
 		found = true;
-		if (is_migrate_isolate(get_pageblock_migratetype(page))) {
-			left = true;
-			continue;
-		}
 		if (p->nents == p->capacity || !reporting_zone_ok(p, p->zone) ||
 		    !__isolate_free_page(page, order)) {
 			p->zone_low |= p->nents < p->capacity;
@@ -777,7 +804,7 @@ static bool reporting_isolate_within(struct reporting_pass *p,
 	}
 
 	if (left) {
-		/* Still on probation: the rest goes with the next batch. */
+		/* Still on probation: the rest goes with the next pass. */
 		p->deferred = true;
 		return p->nents < p->capacity;
 	}
@@ -810,9 +837,10 @@ static bool reporting_isolate(struct reporting_pass *p, unsigned long pfn)
 	head = reporting_free_block(p->zone, unit, uorder);
 	if (!head && reporting_unit_isolated(unit, uorder)) {
 		/*
-		 * Split by the isolation of one of its pageblocks (with
-		 * page_reporting_order above pageblock_order): undoing the
-		 * isolation merges it back without a free, so keep its bits.
+		 * Split by the isolation of a pageblock (a unit larger than a
+		 * pageblock, or a tracked block inside an isolated one):
+		 * undoing the isolation merges it back without a free, so
+		 * keep its bits.
 		 */
 		p->deferred = true;
 		return true;
@@ -872,14 +900,17 @@ static bool reporting_isolate(struct reporting_pass *p, unsigned long pfn)
 	 * The whole free block is off the free list. Keep its units that are
 	 * ready and fit in the batch, give the others back at once (unmarked
 	 * ones were reported already; the rest stay marked for a later
-	 * batch or pass).
+	 * batch or pass). Units before @unit were looked at by this pass: a
+	 * ready one would have been taken then, so one that is ready now was
+	 * put on probation by this very pass.
 	 */
 	head_pfn = page_to_pfn(head);
 	end = head_pfn + (1UL << order);
 	for (u = head_pfn; u < end; u += 1UL << uorder) {
 		struct page *page = pfn_to_page(u);
 
-		if (p->nents < p->capacity && reporting_unit_ready(u, uorder)) {
+		if (u >= unit && p->nents < p->capacity &&
+		    reporting_unit_ready(u, uorder)) {
 			reporting_clear_unit(p->zone, u, uorder);
 			reporting_take(p, page, uorder);
 			p->taken++;
@@ -1002,13 +1033,25 @@ enum reporting_section_result {
 	PR_SECTION_STOP,	/* ->report() failed, or the pass is over */
 };
 
+/* The reporting order of this pass, and its unit. */
+static void reporting_pass_order(struct reporting_pass *p)
+{
+	p->order = READ_ONCE(page_reporting_order);
+	p->unit_order = max_t(unsigned int, p->order, PR_TRACK_ORDER);
+}
+
 /* Report the batch; the section goes on at @bit unless the pass ends. */
 static enum reporting_section_result
 reporting_flushed(struct reporting_pass *p, unsigned long sec,
 		  unsigned long bit)
 {
 	reporting_flush(p);
-	if (p->err || p->batches >= PR_PASS_BATCHES || reporting_dev_gone(p))
+	/*
+	 * The order changed while the batch was out: the marks were all set
+	 * again for it, and judging them by the old one would clear some.
+	 */
+	if (p->err || p->batches >= PR_PASS_BATCHES || reporting_dev_gone(p) ||
+	    READ_ONCE(page_reporting_order) != p->order)
 		return PR_SECTION_STOP;
 	p->resume_sec = sec;
 	p->resume_bit = bit;
@@ -1117,6 +1160,12 @@ static void reporting_scan(struct reporting_pass *p)
 	unsigned long sec = 0;
 
 	reporting_lock_memory();
+	/*
+	 * Under the summary lock: a change of the order that marks every
+	 * block again (reporting_set_mark_order()) waits for it, and a pass
+	 * that read the old order stops at its next batch.
+	 */
+	reporting_pass_order(p);
 	/* Fully ordered: pairs with the barrier in reporting_mark_blocks(). */
 	if (test_and_clear_bit(0, &reporting_unsummarized) &&
 	    !reporting_summarize_all())
@@ -1253,8 +1302,6 @@ static void page_reporting_process(struct work_struct *work)
 	reporting_stat_add(&reporting_stats.reported_reallocated, realloc);
 	eng->nr_recent = 0;
 
-	p.order = READ_ONCE(page_reporting_order);
-	p.unit_order = max_t(unsigned int, p.order, PR_TRACK_ORDER);
 	p.capacity = min(READ_ONCE(page_reporting_capacity),
 			 prdev->capacity ?: PAGE_REPORTING_CAPACITY);
 	reporting_scan(&p);
@@ -1340,19 +1387,18 @@ static void reporting_mark_all(void)
 		if (!map)
 			continue;
 		/*
-		 * Atomic: the free path and the worker change bits in the
-		 * same words, under zone locks that we do not take. Bits past
-		 * PR_SECTION_BITS in the last word are never looked at.
+		 * atomic_long_set(), not a plain store: the free path and the
+		 * worker change bits in the same words with set_bit() and
+		 * clear_bit(), under zone locks that we do not take, and where
+		 * those take a hashed spinlock (parisc, sparc32) so does this.
+		 * Bits past PR_SECTION_BITS in the last word are never looked
+		 * at.
 		 */
 		for (i = 0; i < words; i++) {
 			atomic_long_set(&map[i], ~0UL);
 			atomic_long_set(&map[words + i], 0);
 		}
-		/*
-		 * The marks before the summary bit: pairs with the
-		 * test_and_clear_bit() of the summary in reporting_scan().
-		 */
-		smp_mb__before_atomic();
+		/* The worker reads both under the summary lock, held here. */
 		if (sec < summary->nbits)
 			set_bit(sec, summary->map);
 		else
@@ -1398,25 +1444,35 @@ static struct page_reporting_dev_info *reporting_dev_locked(void)
 					 lockdep_is_held(&page_reporting_mutex));
 }
 
+/* The reporting order that the marks of the registered device follow. */
+static unsigned int reporting_marked_order = -1;
+
 /*
  * Frees mark their tracked blocks only when they leave a free block of at
- * least page_reporting_mark_order. Lowering it makes free blocks that were
- * never marked reportable: once every free that may still have read the
- * old order is over (the free path runs under zone->lock, with interrupts
- * off: an RCU read-side critical section), mark every block, as at
- * registration. Called with page_reporting_mutex held.
+ * least page_reporting_mark_order, and a pass clears the marks of blocks
+ * that are not free at the reporting order. Lowering the reporting order
+ * makes blocks reportable that were never marked or whose marks a pass
+ * cleared: once every free that may still have read the old mark order is
+ * over (the free path holds zone->lock: an RCU read-side critical section,
+ * with or without PREEMPT_RT), mark every block, as at registration. A pass
+ * that read the old order stops at its next batch (reporting_flush()).
  */
 static void reporting_set_mark_order(void)
 {
 	struct page_reporting_dev_info *prdev = reporting_dev_locked();
-	unsigned int order = min_t(unsigned int, page_reporting_order,
-				   PR_TRACK_ORDER);
-	unsigned int old = page_reporting_mark_order;
+	unsigned int order = page_reporting_order;
 
-	WRITE_ONCE(page_reporting_mark_order, order);
-	if (!prdev || order >= old)
+	lockdep_assert_held(&page_reporting_mutex);
+	WRITE_ONCE(page_reporting_mark_order,
+		   min_t(unsigned int, order, PR_TRACK_ORDER));
+	if (!prdev || order >= reporting_marked_order) {
+		reporting_marked_order = order;
 		return;
+	}
+	reporting_marked_order = order;
 	synchronize_rcu();
+	/* Blocks found allocated by the next pass are not churn. */
+	WRITE_ONCE(reporting_engine.seeding, true);
 	reporting_mark_all();
 	rcu_read_lock();
 	reporting_request(prdev);
@@ -1439,7 +1495,9 @@ static void reporting_order_changed(void)
  * @prdev: the device; ->report must be set, ->order and ->capacity may be 0
  *
  * Starts tracking freed blocks and reporting them to @prdev. Every block
- * that is free at registration is reported once.
+ * that is free at registration is reported once, but for blocks below the
+ * tracked order that an earlier device was told about and that stayed
+ * free since (they keep PG_reported, as with 6.12's reporter).
  *
  * Context: Process context; takes page_reporting_mutex.
  * Return: 0, -EBUSY if a device is already registered, -ENOMEM.
@@ -1483,6 +1541,7 @@ int page_reporting_register(struct page_reporting_dev_info *prdev)
 	}
 	/* No device yet: the marks of every block follow below. */
 	reporting_set_mark_order();
+	reporting_marked_order = page_reporting_order;
 
 	/* initialize state and work structures */
 	atomic_set(&prdev->state, PAGE_REPORTING_IDLE);
@@ -1526,6 +1585,8 @@ void page_reporting_unregister(struct page_reporting_dev_info *prdev)
 	if (prdev == reporting_dev_locked()) {
 		/* Disable page reporting notification */
 		RCU_INIT_POINTER(pr_dev_info, NULL);
+		/* The free path need not even look for a device now. */
+		WRITE_ONCE(page_reporting_mark_order, -1);
 		synchronize_rcu();
 
 		/* Flush any existing work, and lock it out */

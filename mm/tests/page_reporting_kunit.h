@@ -89,8 +89,8 @@ static int prt_report(struct page_reporting_dev_info *prdev,
 	return d->fail;
 }
 
-/* Run the worker until it has nothing left to do. */
-static void prt_settle(void)
+/* Run the worker until it has nothing left to do; false if it never got there. */
+static bool prt_settle(void)
 {
 	int i;
 
@@ -98,8 +98,9 @@ static void prt_settle(void)
 		flush_delayed_work(&prt->prdev.work);
 		if (atomic_read(&prt->prdev.state) == PAGE_REPORTING_IDLE &&
 		    !delayed_work_pending(&prt->prdev.work))
-			return;
+			return true;
 	}
+	return false;
 }
 
 /*
@@ -142,6 +143,16 @@ static unsigned int prt_times_reported(unsigned long pfn)
 static bool prt_marked(unsigned long pfn)
 {
 	return test_bit(reporting_section_bit(pfn), reporting_section_map(pfn));
+}
+
+/* Clear the mark of an allocated block. */
+static void prt_unmark(struct page *page)
+{
+	struct zone *zone = page_zone(page);
+
+	spin_lock_irq(&zone->lock);
+	reporting_clear_unit(zone, page_to_pfn(page), PR_TRACK_ORDER);
+	spin_unlock_irq(&zone->lock);
 }
 
 /* Free a block and push it out of the per-cpu lists into the buddy. */
@@ -543,15 +554,6 @@ static void prt_test_report_blocked(struct kunit *test)
 }
 
 #ifdef CONFIG_COMPACTION
-/* Clear the mark of an allocated block. */
-static void prt_unmark(struct page *page)
-{
-	struct zone *zone = page_zone(page);
-
-	spin_lock_irq(&zone->lock);
-	reporting_clear_unit(zone, page_to_pfn(page), PR_TRACK_ORDER);
-	spin_unlock_irq(&zone->lock);
-}
 
 /*
  * Hand out a captured tracked block as compaction would (the part of
@@ -922,8 +924,36 @@ static void prt_reregister(struct kunit *test, unsigned int order,
 	page_reporting_order = order;
 	prt->prdev.order = dev_order;
 	KUNIT_ASSERT_EQ(test, page_reporting_register(&prt->prdev), 0);
-	prt_settle();
+	KUNIT_ASSERT_TRUE(test, prt_settle());
 	prt_forget();
+}
+
+/*
+ * An order-@order block split into pages, its marks cleared, and the
+ * worker held off until the test calls prt_go(); only entries inside the
+ * block are recorded.
+ */
+static struct page *prt_alloc_split(struct kunit *test, unsigned int order)
+{
+	struct page *page;
+
+	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, order);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	prt_hold_off();
+	prt_unmark(page);
+	if (order > PR_TRACK_ORDER)
+		prt_unmark(page + (1UL << PR_TRACK_ORDER));
+	split_page(page, order);
+	prt->only = page_to_pfn(page);
+	prt->only_end = prt->only + (1UL << order);
+	return page;
+}
+
+/* Let the worker run again, and run it until it has nothing to do. */
+static void prt_go(struct kunit *test)
+{
+	page_reporting_delay_ms = 0;
+	KUNIT_EXPECT_TRUE(test, prt_settle());
 }
 
 /*
@@ -938,17 +968,13 @@ static void prt_test_order_zero(struct kunit *test)
 
 	prt_reregister(test, 0, 0);
 	KUNIT_EXPECT_EQ(test, page_reporting_order, 0U);
-	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_TRACK_ORDER);
-	KUNIT_ASSERT_NOT_NULL(test, page);
+	page = prt_alloc_split(test, PR_TRACK_ORDER);
 	pfn = page_to_pfn(page);
-	split_page(page, PR_TRACK_ORDER);
-	prt->only = pfn;
-	prt->only_end = pfn + n;
 
 	/* Page 1: its buddy, page 0, stays allocated. */
 	prt_free(page + 1, 0);
 	KUNIT_EXPECT_TRUE(test, prt_marked(pfn));
-	prt_settle();
+	prt_go(test);
 	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn + 1), 1U);
 	KUNIT_EXPECT_EQ(test, prt_reported_order(pfn + 1), 0);
 	KUNIT_EXPECT_EQ(test, prt->nr, 1U);
@@ -956,7 +982,7 @@ static void prt_test_order_zero(struct kunit *test)
 
 	/* Page 3 marks the block again; page 1 is not reported again. */
 	prt_free(page + 3, 0);
-	prt_settle();
+	KUNIT_EXPECT_TRUE(test, prt_settle());
 	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn + 3), 1U);
 	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn + 1), 1U);
 	KUNIT_EXPECT_EQ(test, prt->nr, 2U);
@@ -983,19 +1009,15 @@ static void prt_test_order_between(struct kunit *test)
 	if (order < 2)
 		kunit_skip(test, "tracked order %u", PR_TRACK_ORDER);
 	prt_reregister(test, order, 0);
-	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_TRACK_ORDER);
-	KUNIT_ASSERT_NOT_NULL(test, page);
+	page = prt_alloc_split(test, PR_TRACK_ORDER);
 	pfn = page_to_pfn(page);
-	split_page(page, PR_TRACK_ORDER);
-	prt->only = pfn;
-	prt->only_end = pfn + n;
 
 	/* Page 0 alone; [u, 2u) merges to @order; half of [2u, 3u) does not. */
 	__free_page(page);
 	for (i = u; i < 2 * u + u / 2; i++)
 		__free_page(page + i);
 	drain_all_pages(NULL);
-	prt_settle();
+	prt_go(test);
 	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn + u), 1U);
 	KUNIT_EXPECT_EQ(test, prt_reported_order(pfn + u), (int)order);
 	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn), 0U);
@@ -1012,39 +1034,59 @@ static void prt_test_order_between(struct kunit *test)
 /*
  * A reporting order above the tracked order: half of a unit free is not
  * reported; once the other half is freed, the unit is reported as one
- * entry.
+ * entry. Then, lowering the order to the tracked order makes a free half
+ * whose mark the larger order cleared reportable again.
  */
 static void prt_test_order_above(struct kunit *test)
 {
 	unsigned int order = PR_TRACK_ORDER + 1;
+	struct kernel_param kp = { .arg = &page_reporting_order };
 	unsigned long pfn, i, half = 1UL << PR_TRACK_ORDER;
+	char val[16];
 	struct page *page;
 
 	if (order > MAX_PAGE_ORDER)
 		kunit_skip(test, "tracked order is MAX_PAGE_ORDER");
 	prt_reregister(test, order, 0);
-	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, order);
-	KUNIT_ASSERT_NOT_NULL(test, page);
+	page = prt_alloc_split(test, order);
 	pfn = page_to_pfn(page);
-	split_page(page, order);
-	prt->only = pfn;
-	prt->only_end = pfn + 2 * half;
 
 	for (i = 0; i < half; i++)
 		__free_page(page + i);
 	drain_all_pages(NULL);
 	KUNIT_EXPECT_TRUE(test, prt_marked(pfn));
-	prt_settle();
+	prt_go(test);
 	KUNIT_EXPECT_EQ(test, prt->nr, 0U);
 
 	for (; i < 2 * half; i++)
 		__free_page(page + i);
 	drain_all_pages(NULL);
-	prt_settle();
+	KUNIT_EXPECT_TRUE(test, prt_settle());
 	KUNIT_EXPECT_EQ(test, prt->nr, 1U);
 	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn), 1U);
 	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn + half), 1U);
 	KUNIT_EXPECT_EQ(test, prt_reported_order(pfn), (int)order);
+
+	/* A free half again, its mark cleared at @order; then the order drops. */
+	page = prt_alloc_split(test, order);
+	pfn = page_to_pfn(page);
+	prt_forget();
+	for (i = 0; i < half; i++)
+		__free_page(page + i);
+	drain_all_pages(NULL);
+	prt_go(test);
+	KUNIT_EXPECT_EQ(test, prt->nr, 0U);
+	KUNIT_EXPECT_FALSE(test, prt_marked(pfn));
+	snprintf(val, sizeof(val), "%u", PR_TRACK_ORDER);
+	KUNIT_EXPECT_EQ(test, page_order_update_notify(val, &kp), 0);
+	KUNIT_EXPECT_TRUE(test, prt_settle());
+	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn), 1U);
+	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn + half), 0U);
+
+	for (; i < 2 * half; i++)
+		__free_page(page + i);
+	drain_all_pages(NULL);
+	prt_settle();
 }
 
 /*
@@ -1053,26 +1095,21 @@ static void prt_test_order_above(struct kunit *test)
  */
 static void prt_test_order_lowered(struct kunit *test)
 {
-	unsigned int order = PR_TRACK_ORDER;
 	struct kernel_param kp = { .arg = &page_reporting_order };
 	unsigned long pfn, i, n = 1UL << PR_TRACK_ORDER;
 	struct page *page;
 
-	prt_reregister(test, order, 0);
-	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_TRACK_ORDER);
-	KUNIT_ASSERT_NOT_NULL(test, page);
+	prt_reregister(test, PR_TRACK_ORDER, 0);
+	page = prt_alloc_split(test, PR_TRACK_ORDER);
 	pfn = page_to_pfn(page);
-	split_page(page, PR_TRACK_ORDER);
-	prt->only = pfn;
-	prt->only_end = pfn + n;
 
 	prt_free(page + 1, 0);
 	KUNIT_EXPECT_FALSE(test, prt_marked(pfn));
-	prt_settle();
+	prt_go(test);
 	KUNIT_EXPECT_EQ(test, prt->nr, 0U);
 
 	KUNIT_EXPECT_EQ(test, page_order_update_notify("0", &kp), 0);
-	prt_settle();
+	KUNIT_EXPECT_TRUE(test, prt_settle());
 	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn + 1), 1U);
 
 	for (i = 0; i < n; i++)
