@@ -12,6 +12,7 @@
 #define _MM_TESTS_PAGE_REPORTING_KUNIT_H
 
 #include <kunit/test.h>
+#include <kunit/test-bug.h>
 #include <linux/delay.h>
 #include <linux/kthread.h>
 #include <linux/page_owner.h>
@@ -89,9 +90,14 @@ static int prt_report(struct page_reporting_dev_info *prdev,
 	return d->fail;
 }
 
-/* Run the worker until it has nothing left to do; false if it never got there. */
+/*
+ * Run the worker until it has nothing left to do. A worker that never gets
+ * there fails the running test: what the test expects next would be
+ * checked against a pass that has not run.
+ */
 static bool prt_settle(void)
 {
+	struct kunit *test = kunit_get_current_test();
 	int i;
 
 	for (i = 0; i < 20; i++) {
@@ -100,6 +106,8 @@ static bool prt_settle(void)
 		    !delayed_work_pending(&prt->prdev.work))
 			return true;
 	}
+	if (test)
+		KUNIT_FAIL(test, "the worker did not settle in 20 passes");
 	return false;
 }
 
