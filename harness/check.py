@@ -531,20 +531,23 @@ def main(variant, only=None):
 
     step("other users and platforms of the engine")
     res.run("build: hv_balloon against the engine", buildcheck.hv_balloon)
-    flat = {}
-    if res.run("build: FLATMEM (i386) with virtio-balloon and the engine",
-               buildcheck.flatmem):
-        if res.run("FLATMEM (i386): boots to its KUnit suite under TCG",
-                   lambda: flat.update(
-                       console=buildcheck.flatmem_kunit_boot())):
-            kunit_results(res, flat["console"], label="FLATMEM kunit")
-    ppc = {}
-    if res.run("build: powerpc64 pseries (variable pageblock order) with "
-               "the engine", buildcheck.ppc64):
-        if res.run("powerpc64: boots to its KUnit suite under TCG",
-                   lambda: ppc.update(console=buildcheck.ppc64_kunit_boot())):
-            kunit_results(res, ppc["console"], label="powerpc64 kunit")
+    platform_kunit(res, "FLATMEM (i386)", "with virtio-balloon and the "
+                   "engine", buildcheck.flatmem, buildcheck.flatmem_kunit_boot,
+                   "FLATMEM kunit")
+    platform_kunit(res, "powerpc64", "pseries (variable pageblock order) "
+                   "with the engine", buildcheck.ppc64,
+                   buildcheck.ppc64_kunit_boot, "powerpc64 kunit")
     return finish(res, t0)
+
+
+def platform_kunit(res, name, what, build, boot, label):
+    """Build another platform's kernel, boot it to its KUnit suites (no
+    userspace) and record their results under @label."""
+    out = {}
+    if res.run(f"build: {name} {what}", build) and \
+            res.run(f"{name}: boots to its KUnit suite under TCG",
+                    lambda: out.update(console=boot())):
+        kunit_results(res, out["console"], label=label)
 
 
 def finish(res, t0):

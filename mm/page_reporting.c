@@ -199,8 +199,9 @@ enum {
 	PAGE_REPORTING_ACTIVE
 };
 
-/* Words of a section's map, both halves. */
-#define PR_MAP_LONGS	(2 * BITS_TO_LONGS(PR_SECTION_BITS))
+/* Words of a section's map: the marks, then as many probation bits. */
+#define PR_MARK_LONGS	BITS_TO_LONGS(PR_SECTION_BITS)
+#define PR_MAP_LONGS	(2 * PR_MARK_LONGS)
 #define PR_MAP_BITS	(PR_MAP_LONGS * BITS_PER_LONG)
 
 #ifdef CONFIG_SPARSEMEM
@@ -457,7 +458,7 @@ static void reporting_stat_add(unsigned long *stat, long n)
 /* The probation bits of a section's map: its second half. */
 static unsigned long *reporting_probation(unsigned long *map)
 {
-	return map + BITS_TO_LONGS(PR_SECTION_BITS);
+	return map + PR_MARK_LONGS;
 }
 
 /*
@@ -469,6 +470,7 @@ static void reporting_mark_blocks(unsigned long pfn, unsigned long nr)
 {
 	unsigned long *map = reporting_section_map(pfn);
 	unsigned long bit = reporting_section_bit(pfn);
+	unsigned long *probation = reporting_probation(map);
 	unsigned long sec = reporting_pfn_to_section(pfn);
 	struct reporting_summary *summary;
 	bool marked = false;
@@ -484,8 +486,8 @@ static void reporting_mark_blocks(unsigned long pfn, unsigned long nr)
 			set_bit(bit, map);
 			marked = true;
 		}
-		if (test_bit(bit, reporting_probation(map)))
-			clear_bit(bit, reporting_probation(map));
+		if (test_bit(bit, probation))
+			clear_bit(bit, probation);
 	}
 	/*
 	 * Blocks that were marked already keep their section in the summary
@@ -523,6 +525,14 @@ static void reporting_mark_blocks(unsigned long pfn, unsigned long nr)
 		 */
 		smp_mb__after_atomic();
 	}
+}
+
+/* Mark the tracked blocks that hold the 1 << @order pages at @pfn. */
+static void reporting_mark_range(unsigned long pfn, unsigned int order)
+{
+	order = max_t(unsigned int, order, PR_TRACK_ORDER);
+	reporting_mark_blocks(ALIGN_DOWN(pfn, 1UL << PR_TRACK_ORDER),
+			      1UL << (order - PR_TRACK_ORDER));
 }
 
 static void reporting_request(struct page_reporting_dev_info *prdev)
@@ -564,9 +574,7 @@ void __page_reporting_notify_free(unsigned long pfn, unsigned int order)
 	rcu_read_lock();
 	prdev = rcu_dereference(pr_dev_info);
 	if (likely(prdev)) {
-		order = max_t(unsigned int, order, PR_TRACK_ORDER);
-		reporting_mark_blocks(ALIGN_DOWN(pfn, 1UL << PR_TRACK_ORDER),
-				      1UL << (order - PR_TRACK_ORDER));
+		reporting_mark_range(pfn, order);
 		reporting_request(prdev);
 	}
 	rcu_read_unlock();
@@ -726,6 +734,25 @@ static bool reporting_zone_ok(struct reporting_pass *p, struct zone *zone)
 	return !p->zone_low;
 }
 
+/*
+ * Probation: report a unit only once it has stayed free from one pass to
+ * the next. The first look sets the probation bits of its marked blocks;
+ * a free in the unit meanwhile clears them (a block that was allocated and
+ * freed again starts over), an allocation leaves it not free at the next
+ * look. Returns true when the unit is not ready yet: it was put on
+ * probation now, and its bits stay, and its section in the summary.
+ */
+static bool reporting_probate(struct reporting_pass *p, unsigned long unit,
+			      unsigned int order)
+{
+	if (reporting_unit_ready(unit, order))
+		return false;
+	reporting_probate_unit(p->zone, unit, order);
+	p->candidates++;
+	p->deferred = true;
+	return true;
+}
+
 /* Put the free block @page of @order into the batch. */
 static void reporting_take(struct reporting_pass *p, struct page *page,
 			   unsigned int order)
@@ -748,13 +775,8 @@ static bool reporting_isolate_within(struct reporting_pass *p,
 	unsigned long end = pfn + (1UL << PR_TRACK_ORDER), q = pfn;
 	bool found = false, left = false, whole;
 
-	if (!test_bit(reporting_section_bit(pfn),
-		      reporting_probation(reporting_section_map(pfn)))) {
-		reporting_probate_unit(p->zone, pfn, PR_TRACK_ORDER);
-		p->candidates++;
-		p->deferred = true;
+	if (reporting_probate(p, pfn, PR_TRACK_ORDER))
 		return true;
-	}
 
 	/*
 	 * A block whose last page is in p->zone and has a struct page has
@@ -794,9 +816,13 @@ static bool reporting_isolate_within(struct reporting_pass *p,
 		if (PageReported(page))
 			continue;
 		found = true;
-		if (p->nents == p->capacity || !reporting_zone_ok(p, p->zone) ||
+		if (p->nents == p->capacity) {
+			left = true;
+			break;
+		}
+		if (!reporting_zone_ok(p, p->zone) ||
 		    !__isolate_free_page(page, order)) {
-			p->zone_low |= p->nents < p->capacity;
+			p->zone_low = true;
 			left = true;
 			break;
 		}
@@ -869,20 +895,8 @@ static bool reporting_isolate(struct reporting_pass *p, unsigned long pfn)
 		return true;
 	}
 
-	/*
-	 * Probation: report a unit only once it has stayed free from one
-	 * pass to the next. The first look sets the probation bits of its
-	 * marked blocks; a free in the unit meanwhile clears them (a block
-	 * that was allocated and freed again starts over), an allocation
-	 * leaves it not free at the next look.
-	 */
-	if (!reporting_unit_ready(unit, uorder)) {
-		reporting_probate_unit(p->zone, unit, uorder);
-		p->candidates++;
-		/* Its bits stay, and its section in the summary. */
-		p->deferred = true;
+	if (reporting_probate(p, unit, uorder))
 		return true;
-	}
 
 	if (!reporting_zone_ok(p, p->zone)) {
 		p->deferred = true;
@@ -993,9 +1007,7 @@ static void reporting_flush(struct reporting_pass *p)
 		if (err) {
 			/* Not reported: mark it again for a later pass. */
 			rcu_read_lock();
-			reporting_mark_blocks(ALIGN_DOWN(pfn, 1UL << PR_TRACK_ORDER),
-					      order > PR_TRACK_ORDER ?
-					      1UL << (order - PR_TRACK_ORDER) : 1);
+			reporting_mark_range(pfn, order);
 			rcu_read_unlock();
 			continue;
 		}
@@ -1375,7 +1387,6 @@ static void page_reporting_process(struct work_struct *work)
  */
 static void reporting_mark_all(void)
 {
-	unsigned long words = BITS_TO_LONGS(PR_SECTION_BITS);
 	struct reporting_summary *summary;
 	unsigned long sec, i;
 
@@ -1394,9 +1405,9 @@ static void reporting_mark_all(void)
 		 * Bits past PR_SECTION_BITS in the last word are never looked
 		 * at.
 		 */
-		for (i = 0; i < words; i++) {
+		for (i = 0; i < PR_MARK_LONGS; i++) {
 			atomic_long_set(&map[i], ~0UL);
-			atomic_long_set(&map[words + i], 0);
+			atomic_long_set(&map[PR_MARK_LONGS + i], 0);
 		}
 		/* The worker reads both under the summary lock, held here. */
 		if (sec < summary->nbits)
@@ -1461,15 +1472,14 @@ static void reporting_set_mark_order(void)
 {
 	struct page_reporting_dev_info *prdev = reporting_dev_locked();
 	unsigned int order = page_reporting_order;
+	unsigned int old = reporting_marked_order;
 
 	lockdep_assert_held(&page_reporting_mutex);
 	WRITE_ONCE(page_reporting_mark_order,
 		   min_t(unsigned int, order, PR_TRACK_ORDER));
-	if (!prdev || order >= reporting_marked_order) {
-		reporting_marked_order = order;
-		return;
-	}
 	reporting_marked_order = order;
+	if (!prdev || order >= old)
+		return;
 	synchronize_rcu();
 	/* Blocks found allocated by the next pass are not churn. */
 	WRITE_ONCE(reporting_engine.seeding, true);
@@ -1541,7 +1551,6 @@ int page_reporting_register(struct page_reporting_dev_info *prdev)
 	}
 	/* No device yet: the marks of every block follow below. */
 	reporting_set_mark_order();
-	reporting_marked_order = page_reporting_order;
 
 	/* initialize state and work structures */
 	atomic_set(&prdev->state, PAGE_REPORTING_IDLE);
