@@ -189,6 +189,25 @@ def kunit_boot(bz, initrd, state, name="check-kunit"):
     return m.group(0).strip() if m else "no second node seen"
 
 
+def kunit_case_log(console, case):
+    """What KUnit printed for @case before its "not ok" line (its failed
+    expectations), at most 12 lines."""
+    try:
+        with open(console, errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return []
+    strip = re.compile(r"^\[[ \d.]+\]\s*")
+    for i, ln in enumerate(lines):
+        if re.search(rf"\bnot ok \d+ {re.escape(case)}\b", ln):
+            start = i
+            while start > 0 and not re.search(r"\b(ok \d+|# Subtest:)",
+                                              lines[start - 1]):
+                start -= 1
+            return [strip.sub("", x) for x in lines[start:i]][-12:]
+    return []
+
+
 def kunit_results(res, console, label="kunit"):
     """Parse KTAP from the boot console with the base tree's kunit.py;
     one result per case, named "@label: suite.case"."""
@@ -221,8 +240,11 @@ def kunit_results(res, console, label="kunit"):
             status = case.get("status")
             n += 1
             ok = {"PASS": True, "SKIP": None}.get(status, False)
-            res.record(f"{label}: {prefix}.{case['name']}", ok,
-                       "" if ok else status)
+            detail = "" if ok else status
+            if ok is False:
+                detail += "".join(f"\n       {ln}" for ln in
+                                  kunit_case_log(console, case["name"]))
+            res.record(f"{label}: {prefix}.{case['name']}", ok, detail)
         for sub in group.get("sub_groups", []):
             walk(sub, prefix)
     walk(tree, "")

@@ -14,6 +14,7 @@
 #include <kunit/test.h>
 #include <kunit/test-bug.h>
 #include <linux/delay.h>
+#include <linux/initrd.h>
 #include <linux/kthread.h>
 #include <linux/page_owner.h>
 
@@ -171,6 +172,27 @@ static void prt_free(struct page *page, unsigned int order)
 }
 
 /*
+ * A block of @order (at least a tracked block) that the test owns, with no
+ * mark and no record: what someone else freed just before, and was marked
+ * or reported meanwhile, is what the allocator hands out first.
+ */
+static struct page *prt_alloc(struct kunit *test, unsigned int order)
+{
+	struct page *page;
+	struct zone *zone;
+
+	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, order);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	zone = page_zone(page);
+	spin_lock_irq(&zone->lock);
+	reporting_clear_unit(zone, page_to_pfn(page), order);
+	spin_unlock_irq(&zone->lock);
+	prt_settle();
+	prt_forget();
+	return page;
+}
+
+/*
  * An allocated block with its bit set: as if it had been freed, marked and
  * allocated again before the worker came to it.
  */
@@ -231,6 +253,17 @@ static int prt_init(struct kunit *test)
 	return 0;
 }
 
+/*
+ * Built in, the suite runs before the boot waits for the initramfs, which
+ * unpacks in the background and then frees its image: tracked blocks freed
+ * and allocated while a test watches its own. Let that finish first.
+ */
+static int prt_suite_init(struct kunit_suite *suite)
+{
+	wait_for_initramfs();
+	return 0;
+}
+
 static void prt_exit(struct kunit *test)
 {
 	if (!prt)
@@ -248,8 +281,7 @@ static void prt_test_mark_after_merge(struct kunit *test)
 	struct page *page;
 	unsigned long pfn;
 
-	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_TRACK_ORDER);
-	KUNIT_ASSERT_NOT_NULL(test, page);
+	page = prt_alloc(test, PR_TRACK_ORDER);
 	pfn = page_to_pfn(page);
 	KUNIT_EXPECT_FALSE(test, prt_marked(pfn));
 
@@ -268,8 +300,7 @@ static void prt_test_not_below_order(struct kunit *test)
 	unsigned long half = (1UL << PR_TRACK_ORDER) / 2, i, pfn;
 	struct page *page;
 
-	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_TRACK_ORDER);
-	KUNIT_ASSERT_NOT_NULL(test, page);
+	page = prt_alloc(test, PR_TRACK_ORDER);
 	pfn = page_to_pfn(page);
 	split_page(page, PR_TRACK_ORDER);
 
@@ -299,8 +330,7 @@ static void prt_test_reported_once(struct kunit *test)
 	struct page *page;
 	unsigned long pfn, i;
 
-	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, order);
-	KUNIT_ASSERT_NOT_NULL(test, page);
+	page = prt_alloc(test, order);
 	pfn = page_to_pfn(page);
 	prt_free(page, order);
 	prt_settle();
@@ -444,8 +474,7 @@ static void prt_test_counts_restored(struct kunit *test)
 	unsigned long before, pfn;
 	struct page *page;
 
-	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_TRACK_ORDER);
-	KUNIT_ASSERT_NOT_NULL(test, page);
+	page = prt_alloc(test, PR_TRACK_ORDER);
 	pfn = page_to_pfn(page);
 	prt->watch = page_zone(page);
 	prt->watch_pfn = pfn;
@@ -473,8 +502,7 @@ static void prt_test_report_error(struct kunit *test)
 	struct page *page;
 	int i;
 
-	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_TRACK_ORDER);
-	KUNIT_ASSERT_NOT_NULL(test, page);
+	page = prt_alloc(test, PR_TRACK_ORDER);
 	pfn = page_to_pfn(page);
 	prt->fail = -EIO;
 	prt_free(page, PR_TRACK_ORDER);
@@ -510,10 +538,9 @@ static void prt_test_report_blocked(struct kunit *test)
 	struct page *page;
 	int i;
 
+	page = prt_alloc(test, PR_TRACK_ORDER);
 	init_completion(&prt->entered);
 	WRITE_ONCE(prt->hold, &release);
-	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_TRACK_ORDER);
-	KUNIT_ASSERT_NOT_NULL(test, page);
 	prt_free(page, PR_TRACK_ORDER);
 	atomic_set(&prt->prdev.state, PAGE_REPORTING_REQUESTED);
 	queue_delayed_work(system_freezable_wq, &prt->prdev.work, 0);
@@ -655,8 +682,7 @@ static void prt_test_mark_beyond_summary(struct kunit *test)
 	struct page *page;
 	unsigned long pfn;
 
-	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, PR_TRACK_ORDER);
-	KUNIT_ASSERT_NOT_NULL(test, page);
+	page = prt_alloc(test, PR_TRACK_ORDER);
 	pfn = page_to_pfn(page);
 
 	/* No pass before the checks below: one would clear the flag. */
@@ -1155,6 +1181,7 @@ static struct kunit_case page_reporting_test_cases[] = {
 
 static struct kunit_suite page_reporting_test_suite = {
 	.name = "page_reporting",
+	.suite_init = prt_suite_init,
 	.init = prt_init,
 	.exit = prt_exit,
 	.test_cases = page_reporting_test_cases,
