@@ -8,6 +8,17 @@ from . import deps, initramfs, kernel
 from .common import step
 
 
+def prepare(variant, install=True):
+    """Packages, the base tree and @variant's sources in it, without a
+    build; returns the base's info."""
+    src = os.environ.get("KERNEL_SRC") or None
+    if install:
+        deps.ensure(need_source=not src)
+    kernel.prepare_base(src)
+    kernel.checkout(kernel.source_of(variant))
+    return kernel.base_info()
+
+
 def build_all(variant, install=True):
     """Packages, kernel and initramfs; returns (bzImage, initramfs, info)."""
     src = os.environ.get("KERNEL_SRC") or None

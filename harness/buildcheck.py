@@ -11,6 +11,10 @@
   is a variable there (HUGETLB_PAGE_SIZE_VARIABLE), set at boot. The
   kernel builds with the engine and boots under qemu-system-ppc64 to the
   KUnit suite the same way.
+- arm64 with 4 KiB and with 64 KiB pages (QEMU's virt machine): with
+  64 KiB pages a pageblock and a section are 512 MiB, and the tracked
+  block (2 MiB, order 5) is much smaller than a pageblock. Both kernels
+  boot under qemu-system-aarch64 to the KUnit suite the same way.
 """
 
 import os
@@ -166,6 +170,68 @@ def flatmem_kunit_boot(timeout=300):
         "qemu-system-i386", "-M", "pc", "-accel", "tcg", "-m", "512",
         "-smp", "2", "-nographic", "-no-reboot", "-kernel", bz,
         "-append", "console=ttyS0 panic=-1"], timeout)
+
+
+# arm64 on QEMU's virt machine: PL011 console, PCIe through the generic
+# ECAM host bridge; hugetlb on, so that pageblock_order is the huge page
+# order (13, 512 MiB, with 64 KiB pages).
+ARM64_CROSS = "aarch64-linux-gnu-"
+ARM64_FRAGMENT = KUNIT_GUEST_FRAGMENT + """CONFIG_PCI_HOST_GENERIC=y
+CONFIG_SERIAL_AMBA_PL011=y
+CONFIG_SERIAL_AMBA_PL011_CONSOLE=y
+CONFIG_SYSFS=y
+CONFIG_HUGETLBFS=y
+CONFIG_HUGETLB_PAGE=y
+""" + """# The test guest's userspace (harness/guest), as in Kconfig.fragment, and
+# its data channel: a virtio console.
+CONFIG_SMP=y
+CONFIG_BLK_DEV_INITRD=y
+CONFIG_BINFMT_ELF=y
+CONFIG_BINFMT_SCRIPT=y
+CONFIG_PROC_FS=y
+CONFIG_PROC_SYSCTL=y
+CONFIG_DEVTMPFS=y
+CONFIG_TMPFS=y
+CONFIG_SHMEM=y
+CONFIG_MULTIUSER=y
+CONFIG_FUTEX=y
+CONFIG_POSIX_TIMERS=y
+CONFIG_HIGH_RES_TIMERS=y
+CONFIG_DEBUG_FS=y
+CONFIG_VIRTIO_CONSOLE=y
+CONFIG_MEMORY_BALLOON=y
+CONFIG_BALLOON_COMPACTION=y
+CONFIG_TRANSPARENT_HUGEPAGE=y
+CONFIG_VM_EVENT_COUNTERS=y
+"""
+ARM64_PAGES = {4: "CONFIG_ARM64_4K_PAGES=y\n", 64: "CONFIG_ARM64_64K_PAGES=y\n"}
+
+
+def arm64(kib):
+    """Build an arm64 kernel with @kib KiB pages, virtio-balloon and the
+    engine."""
+    cfg, log = _build(f"arm64-{kib}k", "arm64",
+                      ARM64_FRAGMENT + ARM64_PAGES[kib], ["Image"],
+                      cross=ARM64_CROSS)
+    assert cfg.get("CONFIG_PAGE_REPORTING") == "y", "no PAGE_REPORTING"
+    _no_warnings(log)
+    return f"arm64 Image, {kib} KiB pages, hugetlb, engine"
+
+
+def arm64_image(kib):
+    """The arm64 kernel image with @kib KiB pages."""
+    return os.path.join(kernel.obj_dir(f"arm64-{kib}k"), "arch", "arm64",
+                        "boot", "Image")
+
+
+def arm64_kunit_boot(kib, timeout=600):
+    """Boot the arm64 kernel with @kib KiB pages on QEMU's virt machine
+    (TCG) until its KUnit suites have run; return the console log's path."""
+    image = arm64_image(kib)
+    return _kunit_boot(f"arm64-{kib}k-kunit", image, [
+        "qemu-system-aarch64", "-M", "virt", "-cpu", "max", "-accel", "tcg",
+        "-m", "1536", "-smp", "2", "-nographic", "-no-reboot",
+        "-kernel", image, "-append", "console=ttyAMA0 panic=-1"], timeout)
 
 
 # Firmware or the kernel died before KUnit could run.

@@ -16,8 +16,9 @@ import tempfile
 import time
 import unittest
 
-from . import buildcheck, churn, demo, interop, kernel, reliability, series
-from .build import build_all
+from . import (buildcheck, churn, demo, initramfs, interop, kernel,
+               reliability, series)
+from .build import build_all, prepare as build_prepare
 from .common import BUILD, LOGS, REPO, HarnessError, say, step
 from .vm import MACHINES, VM, splats
 
@@ -326,13 +327,15 @@ def err_hang():
     assert state.count("HLT=") == 2, "registers of 2 vCPUs not saved"
 
 
-def e2e_returns(bz, initrd, reporting, want, machine="q35"):
-    """Free 1 GiB in a 2 GiB guest; check how much the host got back."""
+def e2e_returns(bz, initrd, reporting, want, machine="q35", mib=1024,
+                mem_mib=2048, tag=""):
+    """Free @mib MiB (1 GiB) in a guest of @mem_mib MiB (2 GiB); check how
+    much the host got back."""
     limit = 60 if reporting else 20
-    with VM(f"check-e2e-{machine}-" + ("on" if reporting else "off"), bz,
-            initrd, job="demo", reporting=reporting, timeout=limit + 400,
-            machine=machine,
-            params={"mib": 1024, "workload": "tmpfs", "hold": 2,
+    with VM(f"check-e2e-{machine}{tag}-" + ("on" if reporting else "off"),
+            bz, initrd, job="demo", reporting=reporting, timeout=limit + 400,
+            machine=machine, mem_mib=mem_mib,
+            params={"mib": mib, "workload": "tmpfs", "hold": 2,
                     "after": limit + 10}) as vm:
         r = demo.watch_return(vm, limit=limit, live=False,
                               tail_s=0 if reporting else limit)
@@ -425,7 +428,11 @@ def reliability_checks(res, initrd):
         say("     " + tot.summary())
 
 
-def series_checks(res):
+def series_checks(res, boot=True):
+    """The series as a user receives it: written, checked, applied with
+    git am to a pristine extraction of the base and built there. Returns
+    that kernel and its initramfs, or None. @boot: boot it to its KUnit
+    suites and kselftests here (the caller does not test it otherwise)."""
     box = {}
 
     def write():
@@ -433,16 +440,16 @@ def series_checks(res):
         return f"{len(box['files']) - 1} patches and a cover letter"
     if not res.run("series: git format-patch with a cover letter", write,
                    always=True):
-        return
+        return None
     try:
         gates = series.check(box["files"])
     except HarnessError as e:
         res.record("series: checks", False, str(e))
-        return
+        return None
     for name, ok, detail in gates:
         res.record(f"series: {name}", ok, detail)
     if not all(ok for name, ok, _ in gates if name.startswith("git am ")):
-        return
+        return None
     # What a user gets: the git am tree, built and booted.
     built = {}
 
@@ -450,7 +457,9 @@ def series_checks(res):
         built["bz"], built["initrd"] = series.build_pristine()
         return "guest configuration, KUnit on"
     if not res.run("series: the git am tree builds", build, always=True):
-        return
+        return None
+    if not boot:
+        return built["bz"], built["initrd"]
     state = {}
     if res.run("series: the git am kernel boots its KUnit suites",
                lambda: kunit_boot(built["bz"], built["initrd"], state,
@@ -458,6 +467,7 @@ def series_checks(res):
         kunit_results(res, state["kunit_console"], label="series kunit")
     kselftests(res, built["bz"], built["initrd"], label="series kselftest",
                name="series-kselftest")
+    return built["bz"], built["initrd"]
 
 
 def main(variant, only=None):
@@ -474,9 +484,26 @@ def main(variant, only=None):
     def build():
         state["bz"], state["initrd"], info = build_all(variant)
         return f"Linux {info['version']}, {variant}"
+
+    def prepare():
+        info = build_prepare(variant)
+        return f"Linux {info['version']}, {variant}"
+    # The whole test command tests what users receive: its guests run the
+    # kernel built from the series applied with git am to a pristine
+    # extraction of the base (the same sources as build/linux: a series
+    # check says so), not a second build of build/linux.
+    from_series = variant == "ours" and not only
     step("build")
-    if not res.run(f"build: {variant} kernel and initramfs", build,
-                   always=True):
+    if from_series:
+        if not res.run("build: packages, base tree and sources", prepare,
+                       always=True):
+            return finish(res, t0)
+        step("the series: git format-patch, checkpatch, kernel-doc, git am")
+        am = series_checks(res, boot=False)
+        if am:
+            state["bz"], state["initrd"] = am
+    if "bz" not in state and not res.run(
+            f"build: {variant} kernel and initramfs", build, always=True):
         return finish(res, t0)
     bz, initrd = state["bz"], state["initrd"]
     res.run("error: patch that does not apply", err_bad_patch)
@@ -547,8 +574,8 @@ def main(variant, only=None):
     if not only or "reliability" in only:
         reliability_checks(res, initrd)
 
-    step("the series: git format-patch, checkpatch, kernel-doc, git am")
-    if not only or "series" in only:
+    if not from_series and (not only or "series" in only):
+        step("the series: git format-patch, checkpatch, kernel-doc, git am")
         series_checks(res)
 
     step("other users and platforms of the engine")
@@ -559,17 +586,46 @@ def main(variant, only=None):
     platform_kunit(res, "powerpc64", "pseries (variable pageblock order) "
                    "with the engine", buildcheck.ppc64,
                    buildcheck.ppc64_kunit_boot, "powerpc64 kunit")
+    arm64 = {}
+
+    def arm64_initramfs():
+        arm64["initrd"] = initramfs.build(
+            kernel.TREE, os.path.join(BUILD, "arm64", "initramfs.cpio"),
+            arch="arm64")
+        return "Debian's arm64 busybox-static, programs cross-compiled"
+    for kib in (4, 64):
+        if not platform_kunit(res, f"arm64 {kib}K", f"({kib} KiB pages) with "
+                              "the engine",
+                              lambda kib=kib: buildcheck.arm64(kib),
+                              lambda kib=kib: buildcheck.arm64_kunit_boot(kib),
+                              f"arm64 {kib}K kunit"):
+            continue
+        if "initrd" not in arm64 and not res.run(
+                "build: arm64 initramfs", arm64_initramfs, always=True):
+            continue
+        image = buildcheck.arm64_image(kib)
+        res.run(f"arm64 {kib}K: reporting on returns >= 90% of a freed "
+                "512 MiB", lambda image=image, kib=kib: e2e_returns(
+                    image, arm64["initrd"], True, 90, machine="virt",
+                    mib=512, mem_mib=1536, tag=f"-{kib}k"))
+        res.run(f"arm64 {kib}K: data-integrity stress, 45 s",
+                lambda image=image, kib=kib: reliability.stress(
+                    image, arm64["initrd"], f"stress-arm64-{kib}k", 45, 256,
+                    machine="virt"))
     return finish(res, t0)
 
 
 def platform_kunit(res, name, what, build, boot, label):
     """Build another platform's kernel, boot it to its KUnit suites (no
-    userspace) and record their results under @label."""
+    userspace) and record their results under @label. Returns whether the
+    kernel built and booted."""
     out = {}
     if res.run(f"build: {name} {what}", build) and \
             res.run(f"{name}: boots to its KUnit suite under TCG",
                     lambda: out.update(console=boot())):
         kunit_results(res, out["console"], label=label)
+        return True
+    return False
 
 
 def finish(res, t0):

@@ -17,6 +17,8 @@ PACKAGES = [
     "python3-ply", "python3-git",
     # The powerpc64 (pseries, variable pageblock order) build and KUnit boot.
     "gcc-powerpc64le-linux-gnu", "qemu-system-ppc",
+    # The arm64 builds (4 KiB and 64 KiB pages) and KUnit boots.
+    "gcc-aarch64-linux-gnu", "qemu-system-arm",
 ]
 # Only for `make series-docs` (make htmldocs of the touched documentation).
 DOC_PACKAGES = ["python3-sphinx", "python3-sphinx-rtd-theme"]

@@ -60,23 +60,68 @@ class Cpio:
         self.f.close()
 
 
-def _compile(src, out, tree, log):
+# Guests of another architecture: the cross compiler for their programs,
+# and Debian's name of the architecture (for its busybox-static).
+CROSS = {
+    "arm64": ("aarch64-linux-gnu-", "arm64"),
+}
+
+
+def foreign_busybox(arch):
+    """Debian's static busybox for @arch, taken from the archive with a
+    private apt state under build/ (installing busybox-static:<arch> would
+    replace the host's own /bin/busybox, and the host's apt configuration
+    stays as it is)."""
+    debarch = CROSS[arch][1]
+    root = os.path.join(BUILD, "foreign", debarch)
+    busybox = os.path.join(root, "bin", "busybox")
+    if os.path.exists(busybox):
+        return busybox
+    apt = ensure_dir(os.path.join(root, "apt"))
+    for d in ("lists/partial", "cache/archives/partial", "debs"):
+        ensure_dir(os.path.join(apt, d))
+    opts = [f"-oAPT::Architecture={debarch}",
+            f"-oAPT::Architectures::={debarch}",
+            f"-oDir::State::Lists={apt}/lists",
+            f"-oDir::Cache={apt}/cache", "-oDebug::NoLocking=1"]
+    log = os.path.join(LOGS, f"busybox-{debarch}.log")
+    run(["apt-get"] + opts + ["update"], log=log,
+        what=f"apt-get update ({debarch} lists, private state)")
+    run(["apt-get"] + opts + ["download", "busybox-static"], log=log,
+        cwd=os.path.join(apt, "debs"), what=f"apt-get download "
+        f"busybox-static:{debarch}")
+    debs = glob.glob(os.path.join(apt, "debs", "busybox-static_*.deb"))
+    if not debs:
+        raise HarnessError(f"no busybox-static {debarch} package; see {log}")
+    run(["dpkg-deb", "-x", debs[0], root], log=log,
+        what=f"dpkg-deb -x {os.path.basename(debs[0])}")
+    if not os.path.exists(busybox):
+        raise HarnessError(f"{busybox} is not in {debs[0]}")
+    return busybox
+
+
+def _compile(src, out, tree, log, cross=""):
     inc = ["-I", os.path.join(tree, "tools", "testing", "selftests", "mm"),
            "-I", os.path.join(tree, "tools", "testing", "selftests"),
            "-I", os.path.join(tree, "tools", "include", "uapi")]
-    run(["gcc", "-static", "-O2", "-Wall", "-pthread"] + inc
+    run([f"{cross}gcc", "-static", "-O2", "-Wall", "-pthread"] + inc
         + ["-o", out, src], log=log, what=f"compiling {os.path.basename(src)}")
 
 
-def build(tree, output=OUTPUT, selftests_from=None):
+def build(tree, output=OUTPUT, selftests_from=None, arch=None):
     """Build the initramfs at @output; @tree provides the kselftest headers.
     With @selftests_from (a kernel tree), the programs of
     tools/testing/selftests/mm/ are compiled from that tree's copies, as a
-    user of the series has them, instead of this repository's."""
-    if not os.path.exists(BUSYBOX):
-        raise HarnessError(f"{BUSYBOX} missing: install busybox-static")
+    user of the series has them, instead of this repository's. @arch: a
+    guest of another architecture (a key of CROSS)."""
+    busybox, cross = BUSYBOX, ""
+    if arch:
+        busybox, cross = foreign_busybox(arch), CROSS[arch][0]
+    if not os.path.exists(busybox):
+        raise HarnessError(f"{busybox} missing: install busybox-static")
     bindir = ensure_dir(os.path.join(os.path.dirname(output), "guest-bin"))
-    log = os.path.join(LOGS, "guest-programs.log")
+    log = os.path.join(LOGS, f"guest-programs{'-' + arch if arch else ''}"
+                       ".log")
     progs = {}
     for src in PROGRAMS + SELFTESTS:
         name = os.path.splitext(os.path.basename(src))[0]
@@ -88,7 +133,7 @@ def build(tree, output=OUTPUT, selftests_from=None):
         out = os.path.join(bindir, name)
         if (not os.path.exists(out)
                 or os.path.getmtime(out) < os.path.getmtime(src)):
-            _compile(src, out, tree, log)
+            _compile(src, out, tree, log, cross)
         progs[name] = (out, is_selftest)
     path = output
     cpio = Cpio(path + ".tmp")
@@ -96,7 +141,7 @@ def build(tree, output=OUTPUT, selftests_from=None):
               "sys", "tmp", "run", "jobs", "kselftest"):
         cpio.dir(d)
     cpio.chardev("dev/console", 5, 1)
-    with open(BUSYBOX, "rb") as f:
+    with open(busybox, "rb") as f:
         cpio.file("bin/busybox", f.read())
     cpio.symlink("bin/sh", "busybox")
     with open(os.path.join(GUEST, "init"), "rb") as f:

@@ -4,6 +4,7 @@
 Channels:
   console  ttyS0 -> console.log          kernel log, panics, KUnit KTAP
   data     ttyS1 <-> data.sock (client)  "@@PR event k=v" lines, test TAP
+           (hvc0, a virtio console, on machines of another architecture)
   qmp      qmp.sock                      host-side figures and control
 Host figures come from the QEMU process (/proc/PID/status) and from QMP,
 never from the guest console alone.
@@ -176,6 +177,13 @@ def host_tsc_khz():
 MACHINES = {
     "q35": ("virtio-balloon-pci", "virtio-pci"),
     "microvm": ("virtio-balloon-device", "virtio-mmio"),
+    "virt": ("virtio-balloon-pci", "virtio-pci"),
+}
+# Machines of another architecture than the host's: their QEMU, and the
+# guest's console. Their data channel is a virtio console (hvc0): QEMU's
+# arm64 virt machine has one UART only.
+FOREIGN = {
+    "virt": ("qemu-system-aarch64", "ttyAMA0"),
 }
 
 
@@ -220,7 +228,9 @@ class VM:
         self.dir = os.path.join(BUILD, "runs", name)
         self.proc = None
         self.qmp = None
-        self.accel = detect_accel()
+        self.qemu, self.console_dev = FOREIGN.get(machine, (QEMU, "ttyS0"))
+        # Another architecture than the host's is always emulated.
+        self.accel = detect_accel() if self.qemu == QEMU else "tcg"
         self.markers = []
         self.lines = []
         self.cond = threading.Condition()
@@ -228,7 +238,10 @@ class VM:
     # --- life cycle
 
     def cmdline(self):
-        args = ["console=ttyS0", "panic=-1", "oops=panic", f"pr.job={self.job}"]
+        args = [f"console={self.console_dev}", "panic=-1", "oops=panic",
+                f"pr.job={self.job}"]
+        if self.machine in FOREIGN:
+            args.append("pr.data=hvc0")
         if not self.kunit:
             args.append("kunit.enable=0")
         khz = host_tsc_khz() if self.machine == "microvm" else None
@@ -292,9 +305,12 @@ class VM:
                     # QEMU's virtio-mmio is legacy (version 1) by default;
                     # microVM hosts offer version 2, as PCI does.
                     "-global", "virtio-mmio.force-legacy=false"]
+        elif self.machine in FOREIGN:
+            data = ["-device", "virtio-serial-pci,id=vser0",
+                    "-device", "virtconsole,chardev=data"]
         else:
             data = ["-serial", "chardev:data"]
-        return [QEMU, "-accel", self.accel, "-M", self.machine, "-cpu", cpu,
+        return [self.qemu, "-accel", self.accel, "-M", self.machine, "-cpu", cpu,
                 "-smp", smp, "-m", self._mem_size() + self.mem_opts,
                 "-nodefaults", "-display", "none", "-no-reboot",
                 "-kernel", self.kernel, "-initrd", self.initrd,

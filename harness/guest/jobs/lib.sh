@@ -1,7 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0
 # Helpers for guest jobs. Sourced by /init and by every job.
 
-# One line for the host on the data channel (fd 3 = ttyS1).
+# The data channel to the host: ttyS1, or the device pr.data= names.
+PR_DATA=/dev/$(sed -n 's/.*pr\.data=\([^ ]*\).*/\1/p' /proc/cmdline)
+[ "$PR_DATA" = /dev/ ] && PR_DATA=/dev/ttyS1
+
+# One line for the host on the data channel (fd 3).
 mark() {
 	echo "@@PR $*" >&3
 }
@@ -29,12 +33,16 @@ meminfo() {
 memory_fields() {
 	local n=0 prev= cur d
 	while :; do
-		# 4 KiB pages: the guests are x86-64.
+		# "count:" is in pages; the page size in kB is MemTotal over
+		# the zones' managed pages.
 		cur=$(awk '
+			$1 == "MemTotal:" { t = $2 }
 			$1 == "MemFree:" { f = $2 }
 			$1 == "Slab:" { s = $2 }
-			$1 == "count:" { p += $2 * 4 }
-			END { print f, s, p, f + s + p }' /proc/meminfo /proc/zoneinfo)
+			$1 == "managed" { m += $2 }
+			$1 == "count:" { c += $2 }
+			END { p = c * int(t / m + 0.5); print f, s, p, f + s + p }' \
+			/proc/meminfo /proc/zoneinfo)
 		n=$((n + 1))
 		if [ -n "$prev" ]; then
 			set -- $prev $cur
@@ -116,7 +124,7 @@ mark_resumed() {
 # the data channel (VM.send() in harness/vm.py).
 wait_host() {
 	mark "wait-$1"
-	read -r _ </dev/ttyS1
+	read -r _ <"$PR_DATA"
 }
 
-exec 3>/dev/ttyS1
+exec 3>"$PR_DATA"
