@@ -4,17 +4,19 @@
 - hv_balloon: the Hyper-V balloon driver reports through the same API;
   it must still compile against the engine (x86_64, CONFIG_HYPERV_BALLOON).
 - FLATMEM: i386 without NUMA has no memory sections; the engine keeps its
-  maps in an array of its own there. An i386 FLATMEM kernel with
-  virtio-balloon and the engine builds, and boots under qemu-system-i386
-  to the engine's KUnit suite (no userspace: the kernel stops after it).
+  maps in an array of its own there. An i386 FLATMEM kernel (HIGHMEM, so
+  that memory above the direct map is reported too) with virtio-balloon
+  and the engine builds and boots under qemu-system-i386.
 - powerpc64 (pseries, Book3S-64, 64 KiB pages, hugetlb): pageblock_order
   is a variable there (HUGETLB_PAGE_SIZE_VARIABLE), set at boot. The
-  kernel builds with the engine and boots under qemu-system-ppc64 to the
-  KUnit suite the same way.
+  kernel builds with the engine and boots under qemu-system-ppc64.
 - arm64 with 4 KiB and with 64 KiB pages (QEMU's virt machine): with
   64 KiB pages a pageblock and a section are 512 MiB, and the tracked
-  block (2 MiB, order 5) is much smaller than a pageblock. Both kernels
-  boot under qemu-system-aarch64 to the KUnit suite the same way.
+  block (2 MiB, order 5) is much smaller than a pageblock.
+
+Each kernel boots twice: without userspace, to the engine's KUnit suite
+(the kernel then finds no root file system and panics, and QEMU exits),
+and with the test initramfs built for its architecture (check.py).
 """
 
 import os
@@ -45,12 +47,39 @@ CONFIG_KUNIT=y
 CONFIG_PAGE_REPORTING_KUNIT_TEST=y
 """
 
-# i386 with a serial console; FLATMEM is its memory model without NUMA.
+# What the test guest's userspace (harness/guest) needs, as in
+# Kconfig.fragment, and its data channel where that is a virtio console.
+GUEST_USERSPACE_FRAGMENT = """CONFIG_SMP=y
+CONFIG_BLK_DEV_INITRD=y
+CONFIG_BINFMT_ELF=y
+CONFIG_BINFMT_SCRIPT=y
+CONFIG_PROC_FS=y
+CONFIG_PROC_SYSCTL=y
+CONFIG_DEVTMPFS=y
+CONFIG_TMPFS=y
+CONFIG_SHMEM=y
+CONFIG_MULTIUSER=y
+CONFIG_FUTEX=y
+CONFIG_POSIX_TIMERS=y
+CONFIG_HIGH_RES_TIMERS=y
+CONFIG_DEBUG_FS=y
+CONFIG_VIRTIO_CONSOLE=y
+CONFIG_MEMORY_BALLOON=y
+CONFIG_BALLOON_COMPACTION=y
+CONFIG_TRANSPARENT_HUGEPAGE=y
+CONFIG_VM_EVENT_COUNTERS=y
+"""
+
+# i386 with serial consoles; FLATMEM is its memory model without NUMA.
+# HIGHMEM: a guest of more than 896 MiB, so that memory above the kernel's
+# direct map (ZONE_HIGHMEM) is reported too. ACPI: a clean power-off.
 FLATMEM_FRAGMENT = KUNIT_GUEST_FRAGMENT + """CONFIG_FLATMEM_MANUAL=y
 CONFIG_FLATMEM=y
 CONFIG_SERIAL_8250=y
 CONFIG_SERIAL_8250_CONSOLE=y
-"""
+CONFIG_HIGHMEM4G=y
+CONFIG_ACPI=y
+""" + GUEST_USERSPACE_FRAGMENT
 
 
 def _make(name, arch, targets, log, cross=""):
@@ -137,7 +166,7 @@ CONFIG_HUGETLB_PAGE_SIZE_VARIABLE=y
 CONFIG_HVC_CONSOLE=y
 # ppc64's own default: tinyconfig's 1024 fails the base tree's slice.c.
 CONFIG_FRAME_WARN=2048
-"""
+""" + GUEST_USERSPACE_FRAGMENT
 
 
 def ppc64():
@@ -154,18 +183,28 @@ def ppc64():
 def ppc64_kunit_boot(timeout=600):
     """Boot the powerpc64 kernel on QEMU's pseries machine (TCG) until its
     KUnit suites have run; return the path of the console log."""
-    vmlinux = os.path.join(kernel.obj_dir("ppc64"), "vmlinux")
+    vmlinux = ppc64_image()
     return _kunit_boot("ppc64-kunit", vmlinux, [
         "qemu-system-ppc64", "-M", "pseries", "-accel", "tcg", "-m", "1024",
         "-nographic", "-no-reboot", "-kernel", vmlinux,
         "-append", "console=hvc0 panic=-1"], timeout)
 
 
+def flatmem_image():
+    """The i386 FLATMEM kernel image."""
+    return os.path.join(kernel.obj_dir("flatmem"), "arch", "x86", "boot",
+                        "bzImage")
+
+
+def ppc64_image():
+    """The powerpc64 kernel image."""
+    return os.path.join(kernel.obj_dir("ppc64"), "vmlinux")
+
+
 def flatmem_kunit_boot(timeout=300):
     """Boot the i386 FLATMEM kernel under TCG until its KUnit suites have
     run; return the path of the console log."""
-    bz = os.path.join(kernel.obj_dir("flatmem"), "arch", "x86", "boot",
-                      "bzImage")
+    bz = flatmem_image()
     return _kunit_boot("flatmem-kunit", bz, [
         "qemu-system-i386", "-M", "pc", "-accel", "tcg", "-m", "512",
         "-smp", "2", "-nographic", "-no-reboot", "-kernel", bz,
@@ -182,28 +221,7 @@ CONFIG_SERIAL_AMBA_PL011_CONSOLE=y
 CONFIG_SYSFS=y
 CONFIG_HUGETLBFS=y
 CONFIG_HUGETLB_PAGE=y
-""" + """# The test guest's userspace (harness/guest), as in Kconfig.fragment, and
-# its data channel: a virtio console.
-CONFIG_SMP=y
-CONFIG_BLK_DEV_INITRD=y
-CONFIG_BINFMT_ELF=y
-CONFIG_BINFMT_SCRIPT=y
-CONFIG_PROC_FS=y
-CONFIG_PROC_SYSCTL=y
-CONFIG_DEVTMPFS=y
-CONFIG_TMPFS=y
-CONFIG_SHMEM=y
-CONFIG_MULTIUSER=y
-CONFIG_FUTEX=y
-CONFIG_POSIX_TIMERS=y
-CONFIG_HIGH_RES_TIMERS=y
-CONFIG_DEBUG_FS=y
-CONFIG_VIRTIO_CONSOLE=y
-CONFIG_MEMORY_BALLOON=y
-CONFIG_BALLOON_COMPACTION=y
-CONFIG_TRANSPARENT_HUGEPAGE=y
-CONFIG_VM_EVENT_COUNTERS=y
-"""
+""" + GUEST_USERSPACE_FRAGMENT
 ARM64_PAGES = {4: "CONFIG_ARM64_4K_PAGES=y\n", 64: "CONFIG_ARM64_64K_PAGES=y\n"}
 
 

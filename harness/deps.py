@@ -19,6 +19,10 @@ PACKAGES = [
     "gcc-powerpc64le-linux-gnu", "qemu-system-ppc",
     # The arm64 builds (4 KiB and 64 KiB pages) and KUnit boots.
     "gcc-aarch64-linux-gnu", "qemu-system-arm",
+    # Static guest programs for the i386, powerpc64 and arm64 guests.
+    # (Cross compilers, not gcc-multilib: it conflicts with them.)
+    "gcc-i686-linux-gnu", "libc6-dev-i386-cross", "libc6-dev-ppc64el-cross",
+    "libc6-dev-arm64-cross",
 ]
 # Only for `make series-docs` (make htmldocs of the touched documentation).
 DOC_PACKAGES = ["python3-sphinx", "python3-sphinx-rtd-theme"]

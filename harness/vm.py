@@ -11,6 +11,7 @@ never from the guest console alone.
 """
 
 import ctypes
+import dataclasses
 import json
 import os
 import re
@@ -178,13 +179,30 @@ MACHINES = {
     "q35": ("virtio-balloon-pci", "virtio-pci"),
     "microvm": ("virtio-balloon-device", "virtio-mmio"),
     "virt": ("virtio-balloon-pci", "virtio-pci"),
+    "pc-i386": ("virtio-balloon-pci", "virtio-pci"),
+    "pseries": ("virtio-balloon-pci", "virtio-pci"),
 }
-# Machines of another architecture than the host's: their QEMU, and the
-# guest's console. Their data channel is a virtio console (hvc0): QEMU's
-# arm64 virt machine has one UART only.
+
+
+@dataclasses.dataclass(frozen=True)
+class Emulated:
+    """A machine of another architecture than the host's."""
+    qemu: str           # its QEMU
+    mtype: str          # its -M
+    console: str        # the guest's console
+    # The guest's data channel: a virtio console where the machine has
+    # one UART (its name in the guest), else ttyS1 (None).
+    data: str = None
+    cpu: str = "max"    # -cpu (None: the machine's default)
+
+
 FOREIGN = {
-    "virt": ("qemu-system-aarch64", "ttyAMA0"),
+    "virt": Emulated("qemu-system-aarch64", "virt", "ttyAMA0", "hvc0"),
+    "pc-i386": Emulated("qemu-system-i386", "pc", "ttyS0"),
+    "pseries": Emulated("qemu-system-ppc64", "pseries", "hvc0", "hvc1",
+                        cpu=None),
 }
+NATIVE = Emulated(QEMU, None, "ttyS0")
 
 
 class VM:
@@ -228,9 +246,9 @@ class VM:
         self.dir = os.path.join(BUILD, "runs", name)
         self.proc = None
         self.qmp = None
-        self.qemu, self.console_dev = FOREIGN.get(machine, (QEMU, "ttyS0"))
+        self.host = FOREIGN.get(machine, NATIVE)
         # Another architecture than the host's is always emulated.
-        self.accel = detect_accel() if self.qemu == QEMU else "tcg"
+        self.accel = detect_accel() if machine not in FOREIGN else "tcg"
         self.markers = []
         self.lines = []
         self.cond = threading.Condition()
@@ -238,10 +256,10 @@ class VM:
     # --- life cycle
 
     def cmdline(self):
-        args = [f"console={self.console_dev}", "panic=-1", "oops=panic",
+        args = [f"console={self.host.console}", "panic=-1", "oops=panic",
                 f"pr.job={self.job}"]
-        if self.machine in FOREIGN:
-            args.append("pr.data=hvc0")
+        if self.host.data:
+            args.append(f"pr.data={self.host.data}")
         if not self.kunit:
             args.append("kunit.enable=0")
         khz = host_tsc_khz() if self.machine == "microvm" else None
@@ -276,7 +294,7 @@ class VM:
             return ("on" if v else "off") if isinstance(v, bool) else v
         dev = MACHINES[self.machine][0] + "," + ",".join(
             f"{k}={text(v)}" for k, v in self.balloon_device().items())
-        cpu = self.cpu or ("host" if self.accel == "kvm" else "max")
+        cpu = self.cpu or ("host" if self.accel == "kvm" else self.host.cpu)
         d = self.dir
         extra = ["-device", dev] if self.balloon else []
         if self.balloon_port:
@@ -305,12 +323,14 @@ class VM:
                     # QEMU's virtio-mmio is legacy (version 1) by default;
                     # microVM hosts offer version 2, as PCI does.
                     "-global", "virtio-mmio.force-legacy=false"]
-        elif self.machine in FOREIGN:
+        elif self.host.data:
             data = ["-device", "virtio-serial-pci,id=vser0",
                     "-device", "virtconsole,chardev=data"]
         else:
             data = ["-serial", "chardev:data"]
-        return [self.qemu, "-accel", self.accel, "-M", self.machine, "-cpu", cpu,
+        return [self.host.qemu, "-accel", self.accel,
+                "-M", self.host.mtype or self.machine,
+                ] + (["-cpu", cpu] if cpu else []) + [
                 "-smp", smp, "-m", self._mem_size() + self.mem_opts,
                 "-nodefaults", "-display", "none", "-no-reboot",
                 "-kernel", self.kernel, "-initrd", self.initrd,

@@ -266,6 +266,33 @@ class MachineTest(unittest.TestCase):
         with self.assertRaisesRegex(HarnessError, "microvm has no"):
             v.qemu_cmd()
 
+    def test_arm64_virt_data_on_a_virtio_console(self):
+        v = vm.VM("unit", "Image", "initrd", machine="virt")
+        cmd = v.qemu_cmd()
+        self.assertEqual(cmd[0], "qemu-system-aarch64")
+        self.assertEqual(cmd[cmd.index("-M") + 1], "virt")
+        # Emulated whatever the host offers.
+        self.assertEqual(cmd[cmd.index("-accel") + 1], "tcg")
+        # virt has one UART: the console; the data channel is hvc0.
+        self.assertEqual(cmd.count("-serial"), 1)
+        self.assertIn("virtconsole,chardev=data", cmd)
+        self.assertIn("console=ttyAMA0", v.cmdline().split())
+        self.assertIn("pr.data=hvc0", v.cmdline().split())
+        self.assertTrue(any(a.startswith("virtio-balloon-pci,") for a in cmd))
+
+    def test_i386_and_pseries(self):
+        cmd = vm.VM("unit", "bz", "initrd", machine="pc-i386").qemu_cmd()
+        self.assertEqual(cmd[:1] + cmd[cmd.index("-M") + 1:][:1],
+                         ["qemu-system-i386", "pc"])
+        self.assertEqual(cmd.count("-serial"), 2)
+        v = vm.VM("unit", "vmlinux", "initrd", machine="pseries")
+        cmd = v.qemu_cmd()
+        self.assertEqual(cmd[0], "qemu-system-ppc64")
+        # The machine's own CPU; the console is hvc0, the data hvc1.
+        self.assertNotIn("-cpu", cmd)
+        self.assertIn("console=hvc0", v.cmdline().split())
+        self.assertIn("pr.data=hvc1", v.cmdline().split())
+
     def test_unknown_machine(self):
         with self.assertRaisesRegex(HarnessError, "unknown machine 'pc'"):
             vm.VM("unit", "bz", "initrd", machine="pc")
