@@ -50,6 +50,7 @@ CONFIG_PAGE_REPORTING_KUNIT_TEST=y
 # What the test guest's userspace (harness/guest) needs, as in
 # Kconfig.fragment, and its data channel where that is a virtio console.
 GUEST_USERSPACE_FRAGMENT = """CONFIG_SMP=y
+CONFIG_SYSFS=y
 CONFIG_BLK_DEV_INITRD=y
 CONFIG_BINFMT_ELF=y
 CONFIG_BINFMT_SCRIPT=y
