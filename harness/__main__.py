@@ -25,7 +25,14 @@ def _variant(args):
 
 def cmd_boot(args):
     from .vm import VM
-    if args.no_build:
+    if bool(args.kernel) != bool(args.initrd):
+        raise HarnessError("--kernel and --initrd go together")
+    if args.kernel:
+        bz, initrd = args.kernel, args.initrd
+        for path in (bz, initrd):
+            if not os.path.exists(path):
+                raise HarnessError(f"{path} is missing")
+    elif args.no_build:
         from . import initramfs, kernel
         bz = os.path.join(kernel.obj_dir(_variant(args)),
                           "arch/x86/boot/bzImage")
@@ -69,6 +76,10 @@ def main(argv=None):
     b.add_argument("--no-reporting", action="store_true")
     b.add_argument("--no-build", action="store_true",
                    help="boot what was built last, build nothing")
+    b.add_argument("--kernel", metavar="BZIMAGE",
+                   help="boot this kernel, build nothing (with --initrd)")
+    b.add_argument("--initrd", metavar="CPIO",
+                   help="the initramfs for --kernel")
 
     d = sub.add_parser("demo", help="free half of guest memory and watch "
                        "the host get it back")

@@ -291,15 +291,17 @@ def kselftests(res, bz, initrd, label="kselftest", name="check-kselftest",
         res.record(f"{label}: clean console", False, "\n".join(bad[:20]))
 
 
-def err_qemu_early():
-    rc, out = _cli("boot", "--no-build", "--timeout", "60",
+def err_qemu_early(bz, initrd):
+    rc, out = _cli("boot", "--kernel", bz, "--initrd", initrd,
+                   "--timeout", "60",
                    env={"PR_QEMU_EXTRA": "-device pr-no-such-device"})
     _expect_error(rc, out, r"QEMU exited early \(exit 1\)",
                   r"pr-no-such-device")
 
 
-def err_panic():
-    rc, out = _cli("boot", "--no-build", "--job", "panic", "--timeout", "120")
+def err_panic(bz, initrd):
+    rc, out = _cli("boot", "--kernel", bz, "--initrd", initrd,
+                   "--job", "panic", "--timeout", "120")
     _expect_error(rc, out, r"guest 'boot-panic' panicked",
                   r"Kernel panic - not syncing", r"sysrq")
 
@@ -310,8 +312,9 @@ def _qemu_running(rundir):
     return p.stdout.split()
 
 
-def err_hang():
-    rc, out = _cli("boot", "--no-build", "--job", "hang", "--timeout", "20")
+def err_hang(bz, initrd):
+    rc, out = _cli("boot", "--kernel", bz, "--initrd", initrd,
+                   "--job", "hang", "--timeout", "20")
     _expect_error(rc, out, r"did not finish within 20s \(job hang\); "
                   r"QEMU killed \(vCPU state in \S+hang-state.txt\)")
     left = _qemu_running(os.path.join(BUILD, "runs", "boot-hang") + "/")
@@ -526,9 +529,10 @@ def main(variant, only=None):
                    name="check-kselftest-nodev", balloon=False, kunit=True)
 
     step("guest: harness error paths")
-    res.run("error: QEMU exits early", err_qemu_early)
-    res.run("error: guest panic shows the console", err_panic)
-    res.run("error: hung guest is killed", err_hang)
+    res.run("error: QEMU exits early", lambda: err_qemu_early(bz, initrd))
+    res.run("error: guest panic shows the console",
+            lambda: err_panic(bz, initrd))
+    res.run("error: hung guest is killed", lambda: err_hang(bz, initrd))
 
     step("host side: memory returned to the QEMU process")
     res.run("e2e: reporting on returns >= 90% of a freed GiB",
