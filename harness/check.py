@@ -416,12 +416,14 @@ def reliability_checks(res, initrd):
          lambda: reliability.pressure(bz, initrd)),
         ("reliability: balloon inflate/deflate + compaction + stress",
          lambda: reliability.balloon(bz, initrd)),
+        # Three rounds each (six on the other kernel): under KASAN a
+        # round takes about 25 s.
         ("reliability: unbind/rebind on the debug kernel",
-         lambda: interop.rebind(bz, initrd, tag="-debug",
-                                kasan=True)),
+         lambda: interop.rebind(bz, initrd, tag="-debug", kasan=True,
+                                rounds=3)),
         ("reliability: device hot-unplug on the debug kernel",
-         lambda: interop.unplug(bz, initrd, tag="-debug",
-                                kasan=True)),
+         lambda: interop.unplug(bz, initrd, tag="-debug", kasan=True,
+                                rounds=3)),
     ]
     for name, fn in scenarios:
         ok = res.run(name, fn)

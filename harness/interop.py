@@ -453,13 +453,13 @@ def _free_kb(m, kasan):
 REBIND_MIB = 256
 
 
-def rebind(bz, initrd, tag="", kasan=False, machine="q35"):
-    """Unbind and rebind virtio_balloon at different points of reporting a
-    free; as in unplug(), one block per report.
+def rebind(bz, initrd, tag="", kasan=False, machine="q35", rounds=6):
+    """Unbind and rebind virtio_balloon @rounds times at different points
+    of reporting a free; as in unplug(), one block per report.
     @tag: suffix of the run directory. @kasan: the kernel has KASAN (see
     _free_kb()). @machine: see vm.MACHINES."""
     vm = VM(f"rebind{tag}", bz, initrd, job="rebind", mem_mib=GUEST_MIB,
-            params={"mib": REBIND_MIB, "rounds": 6}, timeout=600,
+            params={"mib": REBIND_MIB, "rounds": rounds}, timeout=600,
             append="page_reporting.capacity=1", machine=machine)
     with vm:
         rc = vm.wait_done()
@@ -469,7 +469,7 @@ def rebind(bz, initrd, tag="", kasan=False, machine="q35"):
     assert not bad, "kernel problems:\n" + "\n".join(bad[:10])
     assert rc == 0, f"guest job exited {rc}; see {vm.dir}/console.log"
     unbound = [m for m in vm.markers if m.event == "unbound"]
-    assert len(unbound) == 6, f"{len(unbound)} unbinds of 6"
+    assert len(unbound) == rounds, f"{len(unbound)} unbinds of {rounds}"
     held = [m.raw for m in unbound if m.num("isolated") != 0]
     assert not held, "blocks still isolated after unbind:\n" + "\n".join(held)
     when = [0, 0, 0]
@@ -478,7 +478,7 @@ def rebind(bz, initrd, tag="", kasan=False, machine="q35"):
     grown, lost = _resumed(vm, "rebind", kasan)
     bits = [m for m in vm.markers if m.event == "balloon"][-1]
     assert bits.fields["features"][F_REPORTING] == "1", bits.raw
-    return (f"6 unbinds ({when[0]} before the reporting of the freed "
+    return (f"{rounds} unbinds ({when[0]} before the reporting of the freed "
             f"{REBIND_MIB} MiB, {when[1]} during it, {when[2]} after it), "
             f"nothing left isolated, "
             f"{grown:.0f} MiB reported after the last rebind, free memory "
@@ -489,22 +489,22 @@ UNPLUG_ROUNDS = 6
 UNPLUG_MIB = 256
 
 
-def unplug(bz, initrd, tag="", kasan=False):
+def unplug(bz, initrd, tag="", kasan=False, rounds=UNPLUG_ROUNDS):
     """Remove the virtio-balloon device from the host (QMP device_del; the
     guest's ACPI PCI hotplug driver unbinds it, then ejects it) while the
-    engine reports, and plug a new one in; UNPLUG_ROUNDS times. One block
+    engine reports, and plug a new one in; @rounds times. One block
     per report (capacity=1) makes reporting the 256 MiB take two passes of
     64 reports: a removal can land before, between or after them.
     @tag: suffix of the run directory. @kasan: as for rebind()."""
     vm = VM(f"unplug{tag}", bz, initrd, job="unplug", mem_mib=GUEST_MIB,
-            params={"mib": UNPLUG_MIB, "rounds": UNPLUG_ROUNDS}, timeout=900,
+            params={"mib": UNPLUG_MIB, "rounds": rounds}, timeout=900,
             append="page_reporting.capacity=1")
     vm.balloon_port = "rp1"
     # Removals that came before, during and after the pass.
     when = [0, 0, 0]
     n = 0
     with vm:
-        for i in range(UNPLUG_ROUNDS):
+        for i in range(rounds):
             vm.wait_marker("freed", after=n, timeout=300)
             # 0, 80, 160, ... ms after the free: the engine waits 100 ms
             # for frees to go quiet, keeps blocks on probation for a pass,
@@ -539,7 +539,7 @@ def unplug(bz, initrd, tag="", kasan=False):
     assert not bad, "kernel problems:\n" + "\n".join(bad[:10])
     assert rc == 0, f"guest job exited {rc}; see {vm.dir}/console.log"
     grown, lost = _resumed(vm, "re-plug", kasan)
-    return (f"{UNPLUG_ROUNDS} removals ({when[0]} before the reporting of "
+    return (f"{rounds} removals ({when[0]} before the reporting of "
             f"the freed {UNPLUG_MIB} MiB, {when[1]} during it, "
             f"{when[2]} after it), nothing left isolated, "
             f"{grown:.0f} MiB reported after the last re-plug, free memory "
