@@ -154,13 +154,13 @@ static bool prt_marked(unsigned long pfn)
 	return test_bit(reporting_section_bit(pfn), reporting_section_map(pfn));
 }
 
-/* Clear the mark of an allocated block. */
-static void prt_unmark(struct page *page)
+/* Clear the marks of the tracked blocks of an allocated order-@order block. */
+static void prt_unmark(struct page *page, unsigned int order)
 {
 	struct zone *zone = page_zone(page);
 
 	spin_lock_irq(&zone->lock);
-	reporting_clear_unit(zone, page_to_pfn(page), PR_TRACK_ORDER);
+	reporting_clear_unit(zone, page_to_pfn(page), order);
 	spin_unlock_irq(&zone->lock);
 }
 
@@ -179,14 +179,10 @@ static void prt_free(struct page *page, unsigned int order)
 static struct page *prt_alloc(struct kunit *test, unsigned int order)
 {
 	struct page *page;
-	struct zone *zone;
 
 	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, order);
 	KUNIT_ASSERT_NOT_NULL(test, page);
-	zone = page_zone(page);
-	spin_lock_irq(&zone->lock);
-	reporting_clear_unit(zone, page_to_pfn(page), order);
-	spin_unlock_irq(&zone->lock);
+	prt_unmark(page, order);
 	prt_settle();
 	prt_forget();
 	return page;
@@ -630,7 +626,7 @@ static void prt_test_capture_not_marked(struct kunit *test)
 		KUNIT_ASSERT_NOT_NULL(test, page);
 		pfn = page_to_pfn(page);
 		/* A stale mark from before it was allocated is not ours. */
-		prt_unmark(page);
+		prt_unmark(page, PR_TRACK_ORDER);
 		/*
 		 * Two blocks of order @half, as split_page() would make them
 		 * (GFP_KERNEL: no memcg charge to split).
@@ -974,9 +970,7 @@ static struct page *prt_alloc_split(struct kunit *test, unsigned int order)
 	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, order);
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	prt_hold_off();
-	prt_unmark(page);
-	if (order > PR_TRACK_ORDER)
-		prt_unmark(page + (1UL << PR_TRACK_ORDER));
+	prt_unmark(page, order);
 	split_page(page, order);
 	prt->only = page_to_pfn(page);
 	prt->only_end = prt->only + (1UL << order);
