@@ -100,8 +100,8 @@ def main(argv=None):
                     default=os.environ.get("QUICK") == "1")
     bn.add_argument("--only", default=os.environ.get("ONLY") or None,
                     help="comma-separated workloads: return, footprint, pf, "
-                    "churn, tracking, scaling (the README's table is only "
-                    "replaced by a run of all)")
+                    "churn, tracking, scaling, order0, arm64 (the README's "
+                    "table is only replaced by a run of all)")
 
     st = sub.add_parser("stress", help="long data-integrity stress on the "
                         "debug kernel (default) or --variant")

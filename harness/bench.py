@@ -21,6 +21,11 @@ Workloads:
   tracking   5. tracking metadata per GiB of present memory, with and
                 without a large hole
   scaling    6. 1 and 3 at guest sizes 1, 2, 4 and 8 GiB
+  order0     7. 1 (tmpfs) and 5 with page_reporting_order=0: every free
+                page is reported, 4 KiB and up
+  arm64      8. 1 on arm64 with 64 KiB pages (QEMU's virt machine, TCG):
+                512 MiB freed in a 1536 MiB guest; both kernels are built
+                from the same arm64 configuration (buildcheck.arm64)
 """
 
 import csv
@@ -31,8 +36,8 @@ import statistics
 import subprocess
 import time
 
-from . import churn, demo
-from .common import OUT, REPO, HarnessError, ensure_dir, say, step
+from . import buildcheck, churn, demo, initramfs, kernel
+from .common import BUILD, OUT, REPO, HarnessError, ensure_dir, say, step
 from .vm import VM
 
 CONFIGS = {
@@ -40,7 +45,9 @@ CONFIGS = {
     "upstream": ("baseline", True),
     "ours": ("ours", True),
 }
-WORKLOADS = ("return", "footprint", "pf", "churn", "tracking", "scaling")
+WORKLOADS = ("return", "footprint", "pf", "churn", "tracking", "scaling",
+             "order0", "arm64")
+ORDER0 = "page_reporting.page_reporting_order=0"
 FOOTPRINT_S = 30
 
 
@@ -55,6 +62,11 @@ def _median_spread(values, fmt="{:.2f}"):
                f" [{len(values) - len(vals)} of {len(values)} missed]"))
 
 
+def _secs(t):
+    """A time to return for a progress line; None: not within the limit."""
+    return "not reached" if t is None else f"{t:.2f} s"
+
+
 def _rss_at(samples, t):
     """RSS (MiB) of the first sample at or after @t, else the last one."""
     for s in samples:
@@ -64,18 +76,20 @@ def _rss_at(samples, t):
 
 
 def run_return(kernels, initrd, cfg, workload, mem_mib, limit,
-               footprint=False):
-    """One guest frees half its memory; with @footprint it idles
+               footprint=False, mib=None, machine="q35", append="", tag=""):
+    """One guest frees @mib MiB (half its memory); with @footprint it idles
     FOOTPRINT_S seconds before allocating and is watched FOOTPRINT_S
-    seconds after the free."""
+    seconds after the free. @machine, @append: as for VM; @tag names the
+    run's directory."""
     variant, reporting = CONFIGS[cfg]
     settle = FOOTPRINT_S if footprint else 2
     if footprint:
         limit = max(limit, FOOTPRINT_S + 1)
-    vm = VM(f"bench-return-{cfg}", kernels[variant], initrd, job="demo",
-            mem_mib=mem_mib, reporting=reporting, timeout=limit + 600,
-            params={"mib": mem_mib // 2, "workload": workload, "hold": 2,
-                    "settle": settle, "after": limit + 10})
+    vm = VM(f"bench-return{tag}-{cfg}", kernels[variant], initrd,
+            job="demo", mem_mib=mem_mib, reporting=reporting,
+            timeout=limit + 600, machine=machine, append=append,
+            params={"mib": mib or mem_mib // 2, "workload": workload,
+                    "hold": 2, "settle": settle, "after": limit + 10})
     with vm:
         r = demo.watch_return(vm, limit=limit, live=False,
                               min_after=FOOTPRINT_S + 0.5 if footprint
@@ -140,6 +154,8 @@ def run_pf(kernels, initrd, cfg, thp, seconds, mem_mib, watch=True):
 
 
 def run_tracking(kernels, initrd, mem_mib, append=""):
+    """The engine's tracking_bytes in a guest of @mem_mib MiB booted with
+    @append."""
     with VM("bench-tracking", kernels["ours"], initrd, job="tracking",
             mem_mib=mem_mib, append=append, timeout=600) as vm:
         m = vm.wait_marker("tracking", timeout=600)
@@ -192,8 +208,8 @@ class Bench:
                                      r.get("returned_mib"),
                                      r.get("rss_idle_mib"),
                                      r.get("rss_after_mib")])
-                    say(f"  round {rep + 1} {cfg:8s}: 50% {r['t50']} s, "
-                        f"90% {r['t90']} s"
+                    say(f"  round {rep + 1} {cfg:8s}: 50% {_secs(r['t50'])}, "
+                        f"90% {_secs(r['t90'])}"
                         + (f"; RSS idle {r['rss_idle_mib']:.0f} MiB, "
                            f"{FOOTPRINT_S} s after the free "
                            f"{r['rss_after_mib']:.0f} MiB" if fp else ""))
@@ -324,7 +340,7 @@ class Bench:
                                      r["t50"], r["t90"], r["freed_mib"],
                                      r.get("returned_mib")])
                     say(f"  {mem} MiB round {rep + 1} {cfg:8s}: 90% back "
-                        f"after {r['t90']} s")
+                        f"after {_secs(r['t90'])}")
             ret[mem] = res
         for cfg in ("upstream", "ours"):
             for mem in sizes:
@@ -335,6 +351,67 @@ class Bench:
             res = pf2 if mem == 2048 and pf2 else self.page_faults(
                 mem, seconds, ["on"], reps, label=f", {mem} MiB guest")["on"]
             self.pf_rows({"on": res}, label=f", {mem} MiB guest")
+
+
+    def interleaved(self, what, cfgs, reps, run):
+        """@reps rounds of run(cfg) for each of @cfgs, interleaved; the
+        results per configuration."""
+        res = {c: [] for c in cfgs}
+        for rep in range(reps):
+            for cfg in cfgs:
+                r = run(cfg)
+                res[cfg].append(r)
+                self.raw.append([what, cfg, rep, r["t50"], r["t90"],
+                                 r["freed_mib"], r.get("returned_mib")])
+                say(f"  round {rep + 1} {cfg:8s}: 50% {_secs(r['t50'])}, "
+                    f"90% {_secs(r['t90'])}")
+        return res
+
+    # 7
+    def order0(self, mem):
+        step(f"order 0: {mem // 2} MiB tmpfs freed in a {mem} MiB guest "
+             f"booted with {ORDER0}, {self.reps} rounds of upstream/ours; "
+             f"then the engine's tracking_bytes at order 0")
+        res = self.interleaved("order0-return", ("upstream", "ours"),
+                               self.reps, lambda cfg: run_return(
+                                   self.kernels, self.initrd, cfg, "tmpfs",
+                                   mem, 30, append=ORDER0, tag="-order0"))
+        for cfg, rs in res.items():
+            self.row("order 0: seconds until 90% of a freed GiB is back "
+                     "(tmpfs)", cfg, _median_spread([r["t90"] for r in rs]))
+        t = run_tracking(self.kernels, self.initrd, 4096, ORDER0)
+        self.raw.append(["tracking-order0", t["bytes"], t["present_gib"],
+                         t["span_gib"]])
+        say(f"  order 0: {t['bytes']} bytes for {t['present_gib']:.2f} GiB "
+            f"present")
+        measure = (f"order 0: tracking bytes per GiB present (4 GiB guest; "
+                   f"{t['present_gib']:.2f} GiB present)")
+        self.row(measure, "upstream", "0 (PG_reported, a page flag)")
+        self.row(measure, "ours", f"{t['bytes'] / t['present_gib']:.1f} "
+                 f"({t['bytes']} bytes)")
+
+    # 8
+    def arm64(self):
+        step("arm64, 64 KiB pages: the kernels (ours and the upstream "
+             "reporter, one configuration) and the arm64 initramfs")
+        kernels = {}
+        for variant in ("baseline", "ours"):
+            buildcheck.arm64(64, variant)
+            kernels[variant] = buildcheck.arm64_image(64, variant)
+        initrd = initramfs.build(
+            kernel.TREE, os.path.join(BUILD, "arm64", "initramfs.cpio"),
+            arch="arm64")
+        mem, mib = 1536, 512
+        step(f"arm64, 64 KiB pages (virt, TCG): {mib} MiB tmpfs freed in a "
+             f"{mem} MiB guest, {self.reps} rounds of upstream/ours")
+        res = self.interleaved("arm64-64k-return", ("upstream", "ours"),
+                               self.reps, lambda cfg: run_return(
+                                   kernels, initrd, cfg, "tmpfs", mem, 60,
+                                   mib=mib, machine="virt", tag="-arm64"))
+        for cfg, rs in res.items():
+            self.row(f"arm64, 64 KiB pages: seconds until 90% of a freed "
+                     f"{mib} MiB is back ({mem} MiB guest, tmpfs)", cfg,
+                     _median_spread([r["t90"] for r in rs]))
 
 
 def main(kernels, initrd, base_version, quick=False, only=None):
@@ -402,6 +479,10 @@ def main(kernels, initrd, base_version, quick=False, only=None):
             b.churn_rows(pf)
     if b.want("tracking"):
         attempt("tracking", b.tracking)
+    if b.want("order0"):
+        attempt("order 0", lambda: b.order0(mem))
+    if b.want("arm64"):
+        attempt("arm64 64 KiB pages", b.arm64)
     if scaling:
         attempt("scaling", lambda: b.scaling(
             min(3, b.reps), seconds, (ret or {}).get("anon"),

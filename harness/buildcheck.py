@@ -106,9 +106,11 @@ def _config(name):
         return dict(kernel._fragment_lines(f.name))
 
 
-def _build(name, arch, fragment, targets, cross=""):
+def _build(name, arch, fragment, targets, cross="", variant="ours"):
+    """Configure and build @targets of @variant's sources ("ours" or
+    "baseline", the unpatched base) for @arch in the object tree @name."""
     kernel.prepare_base()
-    kernel.checkout("ours")
+    kernel.checkout(variant)
     ensure_dir(LOGS)
     frag = os.path.join(BUILD, f"{name}.fragment")
     with open(frag, "w") as f:
@@ -117,7 +119,10 @@ def _build(name, arch, fragment, targets, cross=""):
     with open(log, "w") as f:
         f.write(f"# {name}: ARCH={arch}\n")
     fragments = [frag] if arch != kernel.ARCH else [kernel.FRAGMENT, frag]
-    kernel.configure(name, fragments, log, arch=arch, cross=cross)
+    # The baseline lacks the series' own options (its KUnit suite):
+    # configure() skips those for the "baseline" variant.
+    kernel.configure(variant if variant == "baseline" else name, fragments,
+                     log, arch=arch, obj=kernel.obj_dir(name), cross=cross)
     _make(name, arch, targets, log, cross=cross)
     return _config(name), log
 
@@ -228,21 +233,27 @@ CONFIG_HUGETLB_PAGE=y
 ARM64_PAGES = {4: "CONFIG_ARM64_4K_PAGES=y\n", 64: "CONFIG_ARM64_64K_PAGES=y\n"}
 
 
-def arm64(kib):
-    """Build an arm64 kernel with @kib KiB pages, virtio-balloon and the
-    engine."""
-    cfg, log = _build(f"arm64-{kib}k", "arm64",
+def _arm64_name(kib, variant):
+    return f"arm64-{kib}k" + ("" if variant == "ours" else f"-{variant}")
+
+
+def arm64(kib, variant="ours"):
+    """Build an arm64 kernel with @kib KiB pages and virtio-balloon, with
+    the engine (@variant "ours") or with the upstream reporter
+    ("baseline", for the benchmark)."""
+    cfg, log = _build(_arm64_name(kib, variant), "arm64",
                       ARM64_FRAGMENT + ARM64_PAGES[kib], ["Image"],
-                      cross=ARM64_CROSS)
+                      cross=ARM64_CROSS, variant=variant)
     assert cfg.get("CONFIG_PAGE_REPORTING") == "y", "no PAGE_REPORTING"
     _no_warnings(log)
-    return f"arm64 Image, {kib} KiB pages, hugetlb, engine"
+    return (f"arm64 Image, {kib} KiB pages, hugetlb, "
+            + ("engine" if variant == "ours" else "upstream reporter"))
 
 
-def arm64_image(kib):
-    """The arm64 kernel image with @kib KiB pages."""
-    return os.path.join(kernel.obj_dir(f"arm64-{kib}k"), "arch", "arm64",
-                        "boot", "Image")
+def arm64_image(kib, variant="ours"):
+    """The arm64 kernel image with @kib KiB pages of @variant."""
+    return os.path.join(kernel.obj_dir(_arm64_name(kib, variant)), "arch",
+                        "arm64", "boot", "Image")
 
 
 def arm64_kunit_boot(kib, timeout=600):
