@@ -4,7 +4,9 @@
 Order: harness unit tests and argument errors (no kernel needed), the build,
 then guest runs: boot, KUnit (KTAP parsed by the base tree's kunit.py),
 kselftests in the guest, harness error paths with a real guest, and
-host-side end-to-end checks that read the QEMU process's memory.
+host-side end-to-end checks that read the QEMU process's memory. In the
+full run the other kernels (debug, hv_balloon, the other platforms) build
+in the background while the x86-64 guests run (harness/background.py).
 """
 
 import json
@@ -16,8 +18,8 @@ import tempfile
 import time
 import unittest
 
-from . import (buildcheck, churn, demo, initramfs, interop, kernel,
-               reliability, series)
+from . import (background, buildcheck, churn, demo, initramfs, interop,
+               kernel, reliability, series)
 from .build import build_all, prepare as build_prepare
 from .common import BUILD, LOGS, REPO, HarnessError, say, step
 from .vm import MACHINES, VM, splats
@@ -388,14 +390,18 @@ def e2e_order(bz, initrd, order):
             f"KiB")
 
 
-def reliability_checks(res, initrd):
-    """The reliability scenarios, each on the debug kernel, and their
-    closing summary."""
+def reliability_checks(res, initrd, builds=None):
+    """The reliability scenarios, each on the debug kernel (from @builds
+    when they build it), and their closing summary."""
     dbg = {}
 
     def build_debug():
-        dbg["bz"] = build_all("debug")[0]
-        return "DEBUG_VM, PROVE_LOCKING, DEBUG_ATOMIC_SLEEP, KASAN"
+        what = "DEBUG_VM, PROVE_LOCKING, DEBUG_ATOMIC_SLEEP, KASAN"
+        if builds is None:
+            dbg["bz"] = build_all("debug")[0]
+            return what
+        dbg["bz"], took = builds.wait("debug")
+        return f"{what}; built in the background in {took:.0f}s"
     if not res.run("build: debug kernel", build_debug, always=True):
         return
     bz = dbg["bz"]
@@ -514,6 +520,20 @@ def main(variant, only=None):
     res.run("error: patch that does not apply", err_bad_patch)
     # The bad patch left the tree on the base; put the variant back.
     kernel.checkout(variant)
+    # From here on the guests run the kernel built above, and every other
+    # kernel builds in the background meanwhile (one at a time, at the
+    # lowest CPU priority); each check that needs one waits for it.
+    builds = None
+    if from_series:
+        src = os.environ.get("KERNEL_SRC") or None
+        builds = background.Builds([
+            ("debug", lambda: kernel.build("debug", src, quiet=True)),
+            ("hv_balloon", buildcheck.hv_balloon),
+            ("flatmem", buildcheck.flatmem),
+            ("ppc64", buildcheck.ppc64),
+            ("arm64-4k", lambda: buildcheck.arm64(4)),
+            ("arm64-64k", lambda: buildcheck.arm64(64)),
+        ]).start()
 
     step("guest: boot, KUnit, kselftests")
     res.run("boot: guest boots, balloon negotiates reporting",
@@ -578,29 +598,37 @@ def main(variant, only=None):
 
     step("reliability on the debug kernel (Kconfig.debug)")
     if not only or "reliability" in only:
-        reliability_checks(res, initrd)
+        reliability_checks(res, initrd, builds)
 
     if not from_series and (not only or "series" in only):
         step("the series: git format-patch, checkpatch, kernel-doc, git am")
         series_checks(res)
 
     step("other users and platforms of the engine")
-    res.run("build: hv_balloon against the engine", buildcheck.hv_balloon)
+    res.run("build: hv_balloon against the engine",
+            lambda: _built(builds, "hv_balloon", buildcheck.hv_balloon))
     initrds = {}
     platform_checks(res, "FLATMEM (i386)", "with virtio-balloon and the "
-                    "engine", buildcheck.flatmem, buildcheck.flatmem_kunit_boot,
+                    "engine",
+                    lambda: _built(builds, "flatmem", buildcheck.flatmem),
+                    buildcheck.flatmem_kunit_boot,
                     "FLATMEM kunit", initrds, "i386", "pc-i386",
                     buildcheck.flatmem_image)
     platform_checks(res, "powerpc64", "pseries (variable pageblock order) "
-                    "with the engine", buildcheck.ppc64,
+                    "with the engine",
+                    lambda: _built(builds, "ppc64", buildcheck.ppc64),
                     buildcheck.ppc64_kunit_boot, "powerpc64 kunit", initrds,
                     "ppc64", "pseries", buildcheck.ppc64_image)
     for kib in (4, 64):
         platform_checks(res, f"arm64 {kib}K", f"({kib} KiB pages) with the "
-                        "engine", lambda kib=kib: buildcheck.arm64(kib),
+                        "engine", lambda kib=kib: _built(
+                            builds, f"arm64-{kib}k",
+                            lambda: buildcheck.arm64(kib)),
                         lambda kib=kib: buildcheck.arm64_kunit_boot(kib),
                         f"arm64 {kib}K kunit", initrds, "arm64", "virt",
                         lambda kib=kib: buildcheck.arm64_image(kib))
+    if builds:
+        builds.join()
     return finish(res, t0)
 
 
@@ -643,6 +671,15 @@ def platform_kunit(res, name, what, build, boot, label):
         kunit_results(res, out["console"], label=label)
         return True
     return False
+
+
+def _built(builds, name, build):
+    """What @build() returns: from the background @builds when they run
+    it (job @name), else built now."""
+    if builds is None:
+        return build()
+    value, took = builds.wait(name)
+    return f"{value}; built in the background in {took:.0f}s"
 
 
 def finish(res, t0):

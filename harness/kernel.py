@@ -367,8 +367,9 @@ def configure(variant, fragments, log, arch=ARCH, tree=TREE, obj=None,
         f.write(digest.hexdigest())
 
 
-def build(variant="ours", kernel_src=None, fragments=None):
-    """Build @variant; return the path of its bzImage."""
+def build(variant="ours", kernel_src=None, fragments=None, quiet=False):
+    """Build @variant; return the path of its bzImage. @quiet: print
+    nothing (a build on a background thread)."""
     info = prepare_base(kernel_src)
     applied = checkout(source_of(variant))
     fragments = fragments or [FRAGMENT] + (
@@ -378,24 +379,26 @@ def build(variant="ours", kernel_src=None, fragments=None):
     with open(log, "w") as f:
         f.write(f"# {variant}: Linux {info['version']}, series: "
                 f"{len(applied)} entries\n")
-    say(f"    base: Linux {info['version']}"
-        + (f" (Debian linux-source-6.12 {info['source']['package']})"
-           if info["source"]["kind"] == "debian" else
-           f" ({info['source']['path']})")
-        + f"; variant: {variant}"
-        + (f", series of {len(applied)} entries" if applied else
-           ", unpatched"))
+    if not quiet:
+        say(f"    base: Linux {info['version']}"
+            + (f" (Debian linux-source-6.12 {info['source']['package']})"
+               if info["source"]["kind"] == "debian" else
+               f" ({info['source']['path']})")
+            + f"; variant: {variant}"
+            + (f", series of {len(applied)} entries" if applied else
+               ", unpatched"))
     configure(variant, fragments, log)
-    return make_bzimage(TREE, obj_dir(variant), variant, log)
+    return make_bzimage(TREE, obj_dir(variant), variant, log, quiet=quiet)
 
 
-def make_bzimage(tree, obj, label, log):
-    """make bzImage of @tree (configured) in @obj; return the image."""
+def make_bzimage(tree, obj, label, log, quiet=False):
+    """make bzImage of @tree (configured) in @obj; return the image.
+    @quiet: no progress lines."""
     env = dict(os.environ, **BUILD_ENV)
     jobs = str(os.cpu_count() or 2)
     cmd = ["make", "-C", tree, f"O={obj}", f"ARCH={ARCH}",
            "CC=ccache gcc", "HOSTCC=ccache gcc", f"-j{jobs}", "bzImage"]
-    prog = Progress(f"building {label} kernel")
+    prog = None if quiet else Progress(f"building {label} kernel")
     count = 0
     with open(log, "a") as f:
         f.write("$ " + " ".join(cmd) + "\n")
@@ -406,12 +409,14 @@ def make_bzimage(tree, obj, label, log):
             m = re.match(r"\s+(CC|AS|LD|AR)\s+(\S+)", line)
             if m:
                 count += 1
-                prog.update(f"{count} steps, now {m.group(2)}")
+                if prog:
+                    prog.update(f"{count} steps, now {m.group(2)}")
         rc = p.wait()
     if rc != 0:
         errs = [ln.rstrip() for ln in open(log, errors="replace")
                 if "error" in ln.lower()][:15]
         raise HarnessError(f"the {label} kernel build failed; full log: "
                            f"{log}\n  " + "\n  ".join(errs))
-    prog.done(f"{count} build steps")
+    if prog:
+        prog.done(f"{count} build steps")
     return os.path.join(obj, "arch/x86/boot/bzImage")

@@ -9,7 +9,7 @@ import tempfile
 import time
 import unittest
 
-from harness import churn, initramfs, interop, kernel, series, vm
+from harness import background, churn, initramfs, interop, kernel, series, vm
 from harness.common import HarnessError
 
 
@@ -430,6 +430,46 @@ def _harness_imports():
                             [a.name for a in node.names])
         graph[mod] = deps & mods
     return graph
+
+
+class BackgroundBuildsTest(unittest.TestCase):
+    def test_in_order_one_at_a_time_errors_to_the_waiter(self):
+        ran = []
+
+        def job(name, fail=False):
+            def fn():
+                ran.append(("start", name))
+                time.sleep(0.05)
+                ran.append(("end", name))
+                if fail:
+                    raise HarnessError(f"{name} broke")
+                return name.upper()
+            return fn
+        b = background.Builds([("a", job("a")), ("b", job("b", True)),
+                               ("c", job("c"))]).start()
+        value, took = b.wait("c")
+        self.assertEqual(value, "C")
+        self.assertGreaterEqual(took, 0.04)
+        with self.assertRaisesRegex(HarnessError, "b broke"):
+            b.wait("b")
+        self.assertEqual(b.wait("a")[0], "A")
+        b.join()
+        self.assertEqual(ran, [("start", "a"), ("end", "a"), ("start", "b"),
+                               ("end", "b"), ("start", "c"), ("end", "c")])
+        with self.assertRaises(KeyError):
+            b.wait("d")
+
+    def test_lowest_priority_thread(self):
+        """The thread and the processes it starts (make) run at nice 19;
+        the rest of the harness does not."""
+        seen = []
+        b = background.Builds([("nice", lambda: seen.append(
+            (os.getpriority(os.PRIO_PROCESS, 0), subprocess.run(
+                ["nice"], capture_output=True, text=True).stdout.strip())))
+        ]).start()
+        b.join()
+        self.assertEqual(seen, [(19, "19")])
+        self.assertLess(os.getpriority(os.PRIO_PROCESS, 0), 19)
 
 
 class ImportGraphTest(unittest.TestCase):
