@@ -84,10 +84,11 @@
 #define PR_SECTION_BITS		PAGE_REPORTING_SECTION_BITS
 
 /*
- * Reporting order: blocks smaller than this are not reported. -1 until a
- * device registers or the user sets it.
+ * Reporting order: blocks smaller than this are not reported.
+ * PAGE_REPORTING_ORDER_UNSPECIFIED until a device registers or the user
+ * sets it.
  */
-unsigned int page_reporting_order = -1;
+unsigned int page_reporting_order = PAGE_REPORTING_ORDER_UNSPECIFIED;
 
 /*
  * Frees that leave a free block of at least this order mark their tracked
@@ -141,9 +142,8 @@ static int page_order_update_notify(const char *val,
 static const struct kernel_param_ops page_reporting_param_ops = {
 	.set = &page_order_update_notify,
 	/*
-	 * For the get op, use param_get_int instead of param_get_uint.
-	 * This is to make sure that when unset the initialized value of
-	 * -1 is shown correctly
+	 * param_get_int, not param_get_uint: unset, the value reads as
+	 * PAGE_REPORTING_ORDER_UNSPECIFIED (-1).
 	 */
 	.get = &param_get_int,
 };
@@ -205,10 +205,25 @@ enum {
 #define PR_MAP_BITS	(PR_MAP_LONGS * BITS_PER_LONG)
 
 #ifdef CONFIG_SPARSEMEM
+/**
+ * page_reporting_section_map_size - Bytes of a section's reporting map
+ *
+ * With SPARSEMEM the map lives in the section's mem_section_usage
+ * (section_to_reporting_map()): sparse allocates it with the section
+ * (early, or on hot-add) and frees it with it, so only present memory has
+ * one.
+ *
+ * Return: the bytes mem_section_usage_size() adds for the map.
+ */
+size_t page_reporting_section_map_size(void)
+{
+	return page_reporting_map_size();
+}
+
 /* The map of the section of @pfn, which is online. */
 static unsigned long *reporting_section_map(unsigned long pfn)
 {
-	return page_reporting_section_map(__pfn_to_section(pfn)->usage);
+	return section_to_reporting_map(__pfn_to_section(pfn));
 }
 
 /*
@@ -221,7 +236,7 @@ static unsigned long *reporting_map_nr(unsigned long sec)
 
 	if (!online_section(ms))
 		return NULL;
-	return page_reporting_section_map(ms->usage);
+	return section_to_reporting_map(ms);
 }
 
 static unsigned long reporting_nr_sections(void)
@@ -1502,7 +1517,9 @@ static void reporting_order_changed(void)
 
 /**
  * page_reporting_register - Register a free page reporting device
- * @prdev: the device; ->report must be set, ->order and ->capacity may be 0
+ * @prdev: the device; ->report must be set, ->order is 0..MAX_PAGE_ORDER
+ *	or PAGE_REPORTING_ORDER_UNSPECIFIED (larger values count as
+ *	unspecified), ->capacity may be 0
  *
  * Starts tracking freed blocks and reporting them to @prdev. Every block
  * that is free at registration is reported once, but for blocks below the
@@ -1538,13 +1555,12 @@ int page_reporting_register(struct page_reporting_dev_info *prdev)
 	eng->last_mark = jiffies;
 
 	/*
-	 * If the page_reporting_order value is not set, we check if
-	 * an order is provided from the driver that is performing the
-	 * registration. If that is not provided either, we default to
-	 * pageblock_order.
+	 * The parameter, when set, decides; else the driver's order (0 is a
+	 * valid one); else pageblock_order.
 	 */
-	if (page_reporting_order == -1) {
-		if (prdev->order > 0 && prdev->order <= MAX_PAGE_ORDER)
+	if (page_reporting_order == PAGE_REPORTING_ORDER_UNSPECIFIED) {
+		if (prdev->order != PAGE_REPORTING_ORDER_UNSPECIFIED &&
+		    prdev->order <= MAX_PAGE_ORDER)
 			page_reporting_order = prdev->order;
 		else
 			page_reporting_order = pageblock_order;

@@ -51,19 +51,6 @@ static inline size_t page_reporting_map_size(void)
 	       sizeof(unsigned long);
 }
 
-#ifdef CONFIG_SPARSEMEM
-/*
- * With SPARSEMEM the map lives in the section's mem_section_usage, right
- * after its pageblock flags: sparse allocates it with the section (early,
- * or on hot-add) and frees it with it, so only present memory has one.
- */
-static inline unsigned long *
-page_reporting_section_map(struct mem_section_usage *usage)
-{
-	return usage->pageblock_flags + BITS_TO_LONGS(SECTION_BLOCKFLAGS_BITS);
-}
-#endif
-
 DECLARE_STATIC_KEY_FALSE(page_reporting_enabled);
 extern unsigned int page_reporting_order;
 extern unsigned int page_reporting_mark_order;
@@ -109,11 +96,6 @@ static inline void page_reporting_notify_free(unsigned long pfn,
 static inline bool page_reported(struct page *page)
 {
 	return false;
-}
-
-static inline size_t page_reporting_map_size(void)
-{
-	return 0;
 }
 
 static inline void page_reporting_notify_free(unsigned long pfn,

@@ -215,6 +215,7 @@ static int prt_init(struct kunit *test)
 	prt = kunit_kzalloc(test, sizeof(*prt), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, prt);
 	prt->prdev.report = prt_report;
+	prt->prdev.order = PAGE_REPORTING_ORDER_UNSPECIFIED;
 
 	prt_saved_delay = page_reporting_delay_ms;
 	prt_saved_max_delay = page_reporting_max_delay_ms;
@@ -944,8 +945,8 @@ static int prt_reported_order(unsigned long pfn)
 
 /*
  * Register the fake device again, as a driver asking for @dev_order, with
- * page_reporting_order at @order (-1: unset), and let it report what is
- * free at registration.
+ * page_reporting_order at @order (PAGE_REPORTING_ORDER_UNSPECIFIED: unset),
+ * and let it report what is free at registration.
  */
 static void prt_reregister(struct kunit *test, unsigned int order,
 			   unsigned int dev_order)
@@ -956,6 +957,26 @@ static void prt_reregister(struct kunit *test, unsigned int order,
 	KUNIT_ASSERT_EQ(test, page_reporting_register(&prt->prdev), 0);
 	KUNIT_ASSERT_TRUE(test, prt_settle());
 	prt_forget();
+}
+
+/*
+ * The order a registration takes: the parameter when set; else the
+ * driver's, order 0 included; else pageblock_order, which a driver order
+ * above MAX_PAGE_ORDER gets too.
+ */
+static void prt_test_register_order(struct kunit *test)
+{
+	const unsigned int unset = PAGE_REPORTING_ORDER_UNSPECIFIED;
+	const unsigned int pb_order = pageblock_order;
+
+	prt_reregister(test, unset, unset);
+	KUNIT_EXPECT_EQ(test, page_reporting_order, pb_order);
+	prt_reregister(test, unset, 0);
+	KUNIT_EXPECT_EQ(test, page_reporting_order, 0U);
+	prt_reregister(test, unset, MAX_PAGE_ORDER + 1);
+	KUNIT_EXPECT_EQ(test, page_reporting_order, pb_order);
+	prt_reregister(test, PR_TRACK_ORDER, 0);
+	KUNIT_EXPECT_EQ(test, page_reporting_order, (unsigned int)PR_TRACK_ORDER);
 }
 
 /*
@@ -985,16 +1006,17 @@ static void prt_go(struct kunit *test)
 }
 
 /*
- * An order-0 device with page_reporting_order at 0 (hv_balloon's way):
- * single free pages inside a tracked block are reported as 4 KiB entries,
- * each once, while the rest of the block stays allocated.
+ * A driver that leaves the order to page_reporting_order, set to 0
+ * (hv_balloon's way): single free pages inside a tracked block are
+ * reported as 4 KiB entries, each once, while the rest of the block stays
+ * allocated.
  */
 static void prt_test_order_zero(struct kunit *test)
 {
 	unsigned long pfn, i, n = 1UL << PR_TRACK_ORDER;
 	struct page *page;
 
-	prt_reregister(test, 0, 0);
+	prt_reregister(test, 0, PAGE_REPORTING_ORDER_UNSPECIFIED);
 	KUNIT_EXPECT_EQ(test, page_reporting_order, 0U);
 	page = prt_alloc_split(test, PR_TRACK_ORDER);
 	pfn = page_to_pfn(page);
@@ -1036,7 +1058,7 @@ static void prt_test_order_between(struct kunit *test)
 
 	if (order < 2)
 		kunit_skip(test, "tracked order %u", PR_TRACK_ORDER);
-	prt_reregister(test, order, 0);
+	prt_reregister(test, order, PAGE_REPORTING_ORDER_UNSPECIFIED);
 	page = prt_alloc_split(test, PR_TRACK_ORDER);
 	pfn = page_to_pfn(page);
 
@@ -1075,7 +1097,7 @@ static void prt_test_order_above(struct kunit *test)
 
 	if (order > MAX_PAGE_ORDER)
 		kunit_skip(test, "tracked order is MAX_PAGE_ORDER");
-	prt_reregister(test, order, 0);
+	prt_reregister(test, order, PAGE_REPORTING_ORDER_UNSPECIFIED);
 	page = prt_alloc_split(test, order);
 	pfn = page_to_pfn(page);
 
@@ -1127,7 +1149,8 @@ static void prt_test_order_lowered(struct kunit *test)
 	unsigned long pfn, i, n = 1UL << PR_TRACK_ORDER;
 	struct page *page;
 
-	prt_reregister(test, PR_TRACK_ORDER, 0);
+	prt_reregister(test, PR_TRACK_ORDER,
+		       PAGE_REPORTING_ORDER_UNSPECIFIED);
 	page = prt_alloc_split(test, PR_TRACK_ORDER);
 	pfn = page_to_pfn(page);
 
@@ -1166,6 +1189,7 @@ static struct kunit_case page_reporting_test_cases[] = {
 	KUNIT_CASE(prt_test_hotplug_notifier),
 #endif
 	KUNIT_CASE(prt_test_tunables),
+	KUNIT_CASE(prt_test_register_order),
 	KUNIT_CASE(prt_test_order_zero),
 	KUNIT_CASE(prt_test_order_between),
 	KUNIT_CASE(prt_test_order_above),
