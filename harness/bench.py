@@ -94,7 +94,7 @@ def run_return(kernels, initrd, cfg, workload, mem_mib, limit,
         r = demo.watch_return(vm, limit=limit, live=False,
                               min_after=FOOTPRINT_S + 0.5 if footprint
                               else 0)
-        start = [m for m in vm.markers if m.event == "alloc-start"]
+        start = vm.events("alloc-start")
         vm.quit()
     if footprint:
         boot = [s for s in r["samples"] if s.t < start[0].t]
@@ -133,20 +133,20 @@ def run_pf(kernels, initrd, cfg, thp, seconds, mem_mib, watch=True):
                 watcher.stop()
     if rc:
         raise HarnessError(f"pf job failed (exit {rc}); see {vm.dir}")
-    pf = [m for m in vm.markers if m.event == "pf"]
+    pf = vm.events("pf")
     if not pf:
         raise HarnessError(f"no page_fault_loop result; see {vm.dir}")
     f = pf[0].fields
     out = {"mib_per_s": float(f["mib_per_s"]),
            "freed_bytes": int(f["iterations"]) * int(f["mib"]) << 20}
-    st = {m.event: m for m in vm.markers if m.event.startswith("stats-")}
+    st = {e: m for e, m in vm.latest().items() if e.startswith("stats-")}
     if "stats-before" in st and "stats-after" in st:
         for key in ("reported_bytes", "reported_blocks",
                     "skipped_reallocated", "reported_reallocated"):
             out[key] = (st["stats-after"].num(key)
                         - st["stats-before"].num(key))
     if watcher:
-        begin = [m for m in vm.markers if m.event == "pf-start"]
+        begin = vm.events("pf-start")
         t0 = begin[0].t if begin else 0
         out.update(watcher.between(t0, pf[0].t))
         out["quiet_after_s"] = quiet

@@ -24,7 +24,7 @@ import subprocess
 import time
 
 from . import kernel
-from .common import BUILD, LOGS, HarnessError, ensure_dir
+from .common import BUILD, LOGS, HarnessError, die_with_parent, ensure_dir
 
 HV_FRAGMENT = """CONFIG_HYPERVISOR_GUEST=y
 CONFIG_HYPERV=y
@@ -93,7 +93,8 @@ def _make(name, arch, targets, log, cross=""):
     with open(log, "a") as f:
         f.write("$ " + " ".join(cmd) + "\n")
         f.flush()
-        p = subprocess.run(cmd, env=env, stdout=f, stderr=subprocess.STDOUT)
+        p = subprocess.run(cmd, env=env, stdout=f, stderr=subprocess.STDOUT,
+                           preexec_fn=die_with_parent)
     if p.returncode != 0:
         with open(log, errors="replace") as f:
             errs = [ln.rstrip() for ln in f if "error" in ln.lower()][:15]

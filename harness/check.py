@@ -16,10 +16,11 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 import unittest
 
 from . import (background, buildcheck, churn, demo, initramfs, interop,
-               kernel, reliability, series)
+               kernel, libvirt, reliability, series)
 from .build import build_all, prepare as build_prepare
 from .common import BUILD, LOGS, REPO, HarnessError, say, step
 from .vm import MACHINES, VM, splats
@@ -55,6 +56,10 @@ class Results:
             detail = fn()
         except (HarnessError, AssertionError) as e:
             self.record(name, False, str(e))
+            return False
+        except Exception:  # a harness bug: fail this check, run the rest
+            self.record(name, False, "unexpected error:\n"
+                        + traceback.format_exc(limit=8))
             return False
         self.record(name, True, (detail or "")
                     + f"{', ' if detail else ''}{time.monotonic() - t0:.0f}s")
@@ -164,7 +169,7 @@ def boot_check(bz, initrd, state, machine="q35"):
     vm = VM(f"check-boot-{machine}", bz, initrd, job="boot", timeout=300,
             machine=machine)
     _clean_boot(vm)
-    feats = [m for m in vm.markers if m.event == "balloon"]
+    feats = vm.events("balloon")
     assert feats, "no virtio_balloon device bound in the guest"
     bits = feats[0].fields["features"]
     assert bits[5] == "1", f"VIRTIO_BALLOON_F_REPORTING not negotiated: {bits}"
@@ -173,9 +178,10 @@ def boot_check(bz, initrd, state, machine="q35"):
     transport = feats[0].fields.get("transport")
     want = MACHINES[machine][1]
     assert transport == want, f"the balloon is on {transport}, not {want}"
-    order = [m for m in vm.markers if m.raw.startswith("@@PR page_reporting")]
+    # "@@PR page_reporting_order=N": the marker's event is the pair.
+    order = [e for e in vm.latest() if e.startswith("page_reporting_order=")]
     assert order, "no page_reporting_order parameter in the guest"
-    booted = [m for m in vm.markers if m.event == "booted"][0]
+    booted = vm.events("booted")[0]
     return f"{vm.accel.upper()}, {booted.fields['kernel']}, {transport}, " \
         f"init after {booted.t:.1f}s"
 
@@ -595,6 +601,9 @@ def main(variant, only=None):
     res.run("scenario: live migration with free page hinting and reporting",
             lambda: interop.describe_migration(
                 interop.migration(bz, initrd, hint=True, reporting=True)))
+    res.run("libvirt: a domain with <memballoon freePageReporting='on'> "
+            "returns >= 90% of a freed GiB",
+            lambda: libvirt.e2e(bz, initrd))
 
     step("reliability on the debug kernel (Kconfig.debug)")
     if not only or "reliability" in only:

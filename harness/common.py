@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 """Paths, errors, logging and small process helpers shared by the harness."""
 
+import ctypes
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -16,6 +18,14 @@ OUT = os.environ.get("PR_OUT_DIR", os.path.join(REPO, "out"))
 
 class HarnessError(Exception):
     """A failure with a message meant for the user; no traceback is shown."""
+
+
+def die_with_parent(sig=signal.SIGTERM):
+    """For subprocess's preexec_fn: the child gets @sig when the thread that
+    started it ends, with the harness however it ends (PR_SET_PDEATHSIG):
+    a kernel build or QEMU must not outlive it."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, sig)  # PR_SET_PDEATHSIG
 
 
 def is_tty():

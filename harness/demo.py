@@ -63,8 +63,7 @@ def watch_return(vm, limit=60, live=True, tail_s=3.0, stats=True,
             break
         rss_mib = rss / 1024
         gfree = _guest_free_mib(vm)
-        with vm.cond:
-            events = {m.event: m for m in vm.markers}
+        events = vm.latest()
         if "alloc-start" in events and phase == "boot":
             phase = "allocating"
         if allocated is None and "allocated" in events:

@@ -95,7 +95,7 @@ def run_cell(bz, initrd, cell, reporting):
     con = vm.console()
     bad = splats(con)
     assert not bad, "kernel problems:\n" + "\n".join(bad[:10])
-    feats = [m for m in vm.markers if m.event == "balloon"]
+    feats = vm.events("balloon")
     assert feats, "no virtio_balloon device bound"
     bits = feats[0].fields["features"]
     got = {n: bits[b] == "1" for n, b in (("stats", F_STATS_VQ),
@@ -201,8 +201,7 @@ REPORT_SLACK_MIB = 16
 
 
 def _ticks(vm, after=0):
-    with vm.cond:
-        return [m for m in vm.markers[after:] if m.event == "tick"]
+    return vm.events("tick", after)
 
 
 def _no_mismatch(vm):
@@ -216,8 +215,7 @@ def _wait_ticks(vm, count, timeout):
     the last one."""
     deadline = time.monotonic() + timeout
     while True:
-        with vm.cond:
-            seen = len(vm.markers)
+        seen = vm.marker_count()
         _no_mismatch(vm)
         ticks = _ticks(vm)
         if len(ticks) >= count:
@@ -427,11 +425,11 @@ def _resumed(vm, after, kasan=False):
     the end, at least 128 MiB of the last free reported (@after: what
     reporting resumed after), and free memory (_free_kb(), @kasan) within
     LEAK_SLACK_MIB of the start. Returns (MiB reported, MiB lost)."""
-    res = [m for m in vm.markers if m.event == "resumed"][0]
+    res = vm.events("resumed")[0]
     assert res.num("isolated") == 0, f"isolated after the end: {res.raw}"
     grown = (res.num("after") - res.num("before")) / 2**20
     assert grown >= 128, f"reporting did not resume after {after}: {res.raw}"
-    start = [m for m in vm.markers if m.event == "start"][0]
+    start = vm.events("start")[0]
     lost = (_free_kb(start, kasan) - _free_kb(res, kasan)) / 1024
     assert lost < LEAK_SLACK_MIB, (
         f"free memory {lost:.1f} MiB lower at the end than at the "
@@ -468,7 +466,7 @@ def rebind(bz, initrd, tag="", kasan=False, machine="q35", rounds=6):
     bad = splats(con)
     assert not bad, "kernel problems:\n" + "\n".join(bad[:10])
     assert rc == 0, f"guest job exited {rc}; see {vm.dir}/console.log"
-    unbound = [m for m in vm.markers if m.event == "unbound"]
+    unbound = vm.events("unbound")
     assert len(unbound) == rounds, f"{len(unbound)} unbinds of {rounds}"
     held = [m.raw for m in unbound if m.num("isolated") != 0]
     assert not held, "blocks still isolated after unbind:\n" + "\n".join(held)
@@ -476,7 +474,7 @@ def rebind(bz, initrd, tag="", kasan=False, machine="q35", rounds=6):
     for m in unbound:
         when[_when(m, REBIND_MIB)] += 1
     grown, lost = _resumed(vm, "rebind", kasan)
-    bits = [m for m in vm.markers if m.event == "balloon"][-1]
+    bits = vm.events("balloon")[-1]
     assert bits.fields["features"][F_REPORTING] == "1", bits.raw
     return (f"{rounds} unbinds ({when[0]} before the reporting of the freed "
             f"{REBIND_MIB} MiB, {when[1]} during it, {when[2]} after it), "
@@ -519,15 +517,13 @@ def unplug(bz, initrd, tag="", kasan=False, rounds=UNPLUG_ROUNDS):
                 # The guest carries out the removal: a stalled vCPU
                 # shows here first.
                 raise HarnessError(f"{e} {vm.save_hang_state()}") from e
-            with vm.cond:
-                n = len(vm.markers)
+            n = vm.marker_count()
             vm.send("removed")
             gone = vm.wait_marker("removed", after=n, timeout=60)
             assert gone.num("isolated") == 0, (
                 f"blocks still isolated after the device went: {gone.raw}")
             when[_when(gone, UNPLUG_MIB)] += 1
-            with vm.cond:
-                n = len(vm.markers)
+            n = vm.marker_count()
             vm.qmp.cmd("device_add", driver="virtio-balloon-pci",
                        **vm.balloon_device())
             vm.send("added")

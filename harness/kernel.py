@@ -16,8 +16,8 @@ import re
 import shutil
 import subprocess
 
-from .common import (BUILD, LOGS, REPO, HarnessError, Progress, ensure_dir,
-                     run, say, step)
+from .common import (BUILD, HarnessError, LOGS, Progress, REPO,
+                     die_with_parent, ensure_dir, run, say, step)
 
 TREE = os.path.join(BUILD, "linux")
 DEBIAN_TARBALL = "/usr/src/linux-source-6.12.tar.xz"
@@ -172,24 +172,10 @@ def prepare_base(kernel_src=None):
 
 
 def read_series(path=None):
-    """Entries of patches/series: kernel-tree files written here (copied as
-    they are) and patches to existing files (applied in order)."""
-    path = path or SERIES
-    if not os.path.exists(path):
-        return []
-    out = []
-    with open(path) as f:
-        for n, line in enumerate(f, 1):
-            line = line.split("#", 1)[0].strip()
-            if not line:
-                continue
-            # Paths are relative to the repository root; a file in the
-            # kernel-tree layout lands at the same path in the tree.
-            full = os.path.join(REPO, line)
-            if not os.path.exists(full):
-                raise HarnessError(f"{path}:{n}: {line} does not exist")
-            out.append((line, full))
-    return out
+    """Entries of patches/series in order, [(name, full path)]: kernel-tree
+    files written here (copied as they are) and patches to existing files
+    (applied in order); read_groups() says which patch each belongs to."""
+    return [entry for _, entries in read_groups(path) for entry in entries]
 
 
 def _changed_files():
@@ -241,6 +227,8 @@ def read_groups(path=None):
     such line are an error, since they would belong to no patch."""
     path = path or SERIES
     groups = []
+    if not os.path.exists(path):
+        return groups
     with open(path) as f:
         for n, line in enumerate(f, 1):
             m = re.match(r"^##\s+(\S+)", line)
@@ -257,6 +245,8 @@ def read_groups(path=None):
             if not groups:
                 raise HarnessError(f"{path}:{n}: {entry} comes before the "
                                    "first '## patches/msg/...' line")
+            # Paths are relative to the repository root; a file in the
+            # kernel-tree layout lands at the same path in the tree.
             full = os.path.join(REPO, entry)
             if not os.path.exists(full):
                 raise HarnessError(f"{path}:{n}: {entry} does not exist")
@@ -403,7 +393,8 @@ def make_bzimage(tree, obj, label, log, quiet=False):
     with open(log, "a") as f:
         f.write("$ " + " ".join(cmd) + "\n")
         p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True)
+                             stderr=subprocess.STDOUT, text=True,
+                             preexec_fn=die_with_parent)
         for line in p.stdout:
             f.write(line)
             m = re.match(r"\s+(CC|AS|LD|AR)\s+(\S+)", line)

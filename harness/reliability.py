@@ -59,11 +59,6 @@ def _check_console(vm):
     return con
 
 
-def _markers(vm, event):
-    with vm.cond:
-        return [m for m in vm.markers if m.event == event]
-
-
 def hotplug(bz, initrd):
     """Hot-add a 512 MiB DIMM while reporting runs, use it, hot-remove it."""
     vm = VM("rel-hotplug", bz, initrd, job="hotplug", mem_mib=1024,
@@ -92,7 +87,7 @@ def hotplug(bz, initrd):
     assert rep_add >= 400, f"only {rep_add:.0f} MiB reported after hot-add"
     rep_use = (used.num("reported_bytes") - added.num("reported_bytes"))
     assert removed.num("isolated") == 0, removed.raw
-    after = _markers(vm, "after")[0]
+    after = vm.events("after")[0]
     assert after.num("isolated") == 0, after.raw
     rep_after = (after.num("reported_bytes") - after.num("before")) / 2**20
     assert rep_after >= 128, f"reporting stopped after removal: {after.raw}"
@@ -114,7 +109,7 @@ def _pressure_once(bz, initrd, reporting, margin, churn):
         f"OOM with reporting {'on' if reporting else 'off'}:\n"
         + "\n".join(ln for ln in con.splitlines() if OOM_RE.search(ln))[:2000])
     assert rc == 0, f"guest job exited {rc}"
-    got = _markers(vm, "pressure")
+    got = vm.events("pressure")
     assert got, f"pr-pressure printed nothing; see {vm.dir}/data.log"
     return got[0]
 
@@ -138,7 +133,7 @@ def _stress_result(vm, rc):
     @rc, after checking the console: fails unless the job passed with no
     mismatch. Adds it to the run's totals."""
     con = _check_console(vm)
-    final = [m for m in vm.markers if m.event == "stress"]
+    final = vm.events("stress")
     assert final, f"no stress result (job exit {rc}); see {vm.dir}"
     last = final[-1]
     assert "mismatches" in last.fields, (
@@ -192,18 +187,22 @@ def _balloon_to(vm, mib, timeout=60):
 
 def balloon(bz, initrd, seconds=60, rounds=3):
     """Inflate and deflate the balloon @rounds times while the stress
-    program runs and a loop compacts memory, reporting on throughout."""
+    program runs and a loop compacts memory, reporting on throughout; the
+    stress runs at least @seconds, and until the rounds are done."""
     mem = 1024
     vm = VM("rel-balloon", bz, initrd, job="balloon", mem_mib=mem,
-            params={"seconds": seconds, "mib": 256, "seed": 2},
-            timeout=seconds + 600)
+            params={"mib": 256, "seed": 2},
+            timeout=seconds + rounds * 150 + 600)
     with vm:
-        vm.wait_marker("stress-start", timeout=600)
+        start = vm.wait_marker("stress-start", timeout=600)
         for _ in range(rounds):
             _balloon_to(vm, mem - 384)
             time.sleep(2)
             _balloon_to(vm, mem)
             time.sleep(2)
+        time.sleep(max(0.0, start.t + seconds - vm.now()))
+        vm.wait_marker("wait-stop", timeout=60)
+        vm.send("stop")
         rc = vm.wait_done()
         vm.wait_exit()
     last = _stress_result(vm, rc)

@@ -10,7 +10,6 @@ Host figures come from the QEMU process (/proc/PID/status) and from QMP,
 never from the guest console alone.
 """
 
-import ctypes
 import dataclasses
 import json
 import os
@@ -22,7 +21,7 @@ import subprocess
 import threading
 import time
 
-from .common import BUILD, HarnessError, ensure_dir, tail
+from .common import BUILD, HarnessError, die_with_parent, ensure_dir, tail
 
 QEMU = "qemu-system-x86_64"
 _accel = None
@@ -85,9 +84,7 @@ def detect_accel():
 
 
 def _die_with_parent():
-    # QEMU must not outlive the harness, however the harness ends.
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    die_with_parent(signal.SIGKILL)
 
 
 class Qmp:
@@ -104,7 +101,10 @@ class Qmp:
         self.cmd("qmp_capabilities")
 
     def _read(self):
-        line = self.rfile.readline()
+        try:
+            line = self.rfile.readline()
+        except OSError as e:
+            raise HarnessError(f"QMP connection lost ({e})") from None
         if not line:
             raise HarnessError("QMP connection closed")
         return json.loads(line)
@@ -114,7 +114,12 @@ class Qmp:
             msg = {"execute": name}
             if args:
                 msg["arguments"] = args
-            self.sock.sendall(json.dumps(msg).encode() + b"\n")
+            try:
+                self.sock.sendall(json.dumps(msg).encode() + b"\n")
+            except OSError as e:
+                # QEMU exited: a failed check, not a harness crash.
+                raise HarnessError(f"QMP {name}: QEMU is gone ({e})") \
+                    from None
             while True:
                 r = self._read()
                 if "event" in r:
@@ -520,6 +525,21 @@ class VM:
             raise HarnessError(
                 f"QEMU exited early (exit {rc}) in run '{self.name}':\n"
                 f"{qlog}Last console lines:\n{self.console_tail()}")
+
+    def events(self, event, after=0):
+        """The markers @event so far, from index @after on, in order."""
+        with self.cond:
+            return [m for m in self.markers[after:] if m.event == event]
+
+    def latest(self):
+        """The last marker of each event so far."""
+        with self.cond:
+            return {m.event: m for m in self.markers}
+
+    def marker_count(self):
+        """How many markers so far: an @after for wait_marker()."""
+        with self.cond:
+            return len(self.markers)
 
     def wait_marker(self, event, after=0, timeout=None):
         """The first marker @event at index >= @after; raise on death,

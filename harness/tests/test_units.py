@@ -8,8 +8,10 @@ import subprocess
 import tempfile
 import time
 import unittest
+import xml.etree.ElementTree as ET
 
-from harness import background, churn, initramfs, interop, kernel, series, vm
+from harness import (background, churn, initramfs, interop, kernel, libvirt,
+                     series, vm)
 from harness.common import HarnessError
 
 
@@ -49,19 +51,33 @@ class SeriesTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             a = os.path.join(d, "a.patch")
             b = os.path.join(d, "b.c")
-            for p in (a, b):
+            msg = os.path.join(d, "msg")
+            for p in (a, b, msg):
                 open(p, "w").close()
             s = os.path.join(d, "series")
             with open(s, "w") as f:
-                f.write(f"# comment\n\n{b}  # trailing\n{a}\n")
+                f.write(f"# comment\n## {msg}\n\n{b}  # trailing\n{a}\n")
             self.assertEqual([n for n, _ in kernel.read_series(s)], [b, a])
+            self.assertEqual([(m, [n for n, _ in e]) for m, e in
+                              kernel.read_groups(s)], [(msg, [b, a])])
+
+    def test_entry_before_the_first_patch(self):
+        with tempfile.TemporaryDirectory() as d:
+            a = os.path.join(d, "a.patch")
+            open(a, "w").close()
+            s = os.path.join(d, "series")
+            with open(s, "w") as f:
+                f.write(f"{a}\n")
+            with self.assertRaisesRegex(HarnessError, r"series:1: .* before "
+                                        r"the first '## patches/msg"):
+                kernel.read_series(s)
 
     def test_missing_entry_names_line(self):
         with tempfile.TemporaryDirectory() as d:
             s = os.path.join(d, "series")
             with open(s, "w") as f:
-                f.write("# one\nmm/no-such-file.c\n")
-            with self.assertRaisesRegex(HarnessError, r"series:2: "
+                f.write("# one\n## patches/series\nmm/no-such-file.c\n")
+            with self.assertRaisesRegex(HarnessError, r"series:3: "
                                         r"mm/no-such-file\.c does not"):
                 kernel.read_series(s)
 
@@ -146,6 +162,18 @@ class MarkerTest(unittest.TestCase):
         self.assertEqual(len(v.lines), 2)
         self.assertEqual(v.markers[0].event, "freed")
         self.assertEqual(v.markers[0].num("memfree_kb"), 123)
+
+    def test_events_latest_count(self):
+        v = vm.VM("unit", "bz", "initrd")
+        v.t0 = 0
+        for line in ("@@PR tick n=1", "@@PR balloon features=01",
+                     "@@PR tick n=2", "@@PR page_reporting_order=9"):
+            v._line(line)
+        self.assertEqual([m.num("n") for m in v.events("tick")], [1, 2])
+        self.assertEqual([m.num("n") for m in v.events("tick", 1)], [2])
+        self.assertEqual(v.latest()["tick"].num("n"), 2)
+        self.assertIn("page_reporting_order=9", v.latest())
+        self.assertEqual(v.marker_count(), 4)
 
 
 class ResumedTest(unittest.TestCase):
@@ -470,6 +498,35 @@ class BackgroundBuildsTest(unittest.TestCase):
         b.join()
         self.assertEqual(seen, [(19, "19")])
         self.assertLess(os.getpriority(os.PRIO_PROCESS, 0), 19)
+
+
+class LibvirtTest(unittest.TestCase):
+    def test_domain_xml(self):
+        """The domain users copy: direct kernel boot, two serial ports,
+        the balloon with free page reporting and a statistics period."""
+        xml = libvirt.domain_xml("d", "/k/bzImage", "/k/init & co.cpio",
+                                 "console=ttyS0 pr.job=demo", "/r/con.log",
+                                 "/r/data.log", mem_mib=1024)
+        dom = ET.fromstring(xml)
+        self.assertEqual(dom.get("type"), "qemu")
+        self.assertEqual(dom.findtext("os/initrd"), "/k/init & co.cpio")
+        self.assertEqual(dom.findtext("os/cmdline"),
+                         "console=ttyS0 pr.job=demo")
+        self.assertEqual(dom.findtext("memory"), "1024")
+        bal = dom.find("devices/memballoon")
+        self.assertEqual((bal.get("model"), bal.get("freePageReporting")),
+                         ("virtio", "on"))
+        self.assertEqual(bal.find("stats").get("period"), "1")
+        ports = [(s.find("target").get("port"), s.find("source").get("path"))
+                 for s in dom.findall("devices/serial")]
+        self.assertEqual(ports, [("0", "/r/con.log"), ("1", "/r/data.log")])
+
+    def test_dommemstat(self):
+        out = ("actual 2097152\nswap_in 0\nunused 1843200\n"
+               "last_update 1733000000\nrss 412345\n\n")
+        self.assertEqual(libvirt.parse_dommemstat(out),
+                         {"actual": 2097152, "swap_in": 0, "unused": 1843200,
+                          "last_update": 1733000000, "rss": 412345})
 
 
 class ImportGraphTest(unittest.TestCase):
