@@ -24,7 +24,7 @@ from xml.sax.saxutils import escape
 from . import deps
 from .common import BUILD, HarnessError, ensure_dir, tail
 from .demo import watch_return
-from .vm import Marker, splats
+from .vm import Marker, process_rss_kib, splats
 
 PACKAGES = ["libvirt-daemon-system", "libvirt-clients"]
 URI = "qemu:///system"
@@ -279,14 +279,7 @@ class Guest:
                                    f"{self.console()[-2000:]}")
 
     def rss_kib(self):
-        try:
-            with open(f"/proc/{self.pid}/status") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        return int(line.split()[1])
-        except OSError:
-            pass
-        return None
+        return process_rss_kib(self.pid)
 
     def enable_guest_stats(self, period=1):
         virsh("dommemstat", self.name, "--period", str(period), "--live")

@@ -166,6 +166,19 @@ class Marker:
         return int(self.fields[key])
 
 
+def process_rss_kib(pid):
+    """Resident memory of process @pid (VmRSS, KiB), or None if it is
+    gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
 def host_tsc_khz():
     """The host CPU's clock in kHz ("cpu MHz" of /proc/cpuinfo), or None."""
     try:
@@ -578,14 +591,7 @@ class VM:
 
     def rss_kib(self):
         """Resident memory of the QEMU process (VmRSS, KiB)."""
-        try:
-            with open(f"/proc/{self.proc.pid}/status") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        return int(line.split()[1])
-        except OSError:
-            pass
-        return None
+        return process_rss_kib(self.proc.pid)
 
     def ram_rss_kib(self):
         """Resident memory of the guest's RAM in the QEMU process (KiB):

@@ -163,6 +163,10 @@ class MarkerTest(unittest.TestCase):
         self.assertEqual(v.markers[0].event, "freed")
         self.assertEqual(v.markers[0].num("memfree_kb"), 123)
 
+    def test_process_rss(self):
+        self.assertGreater(vm.process_rss_kib(os.getpid()), 1000)
+        self.assertIsNone(vm.process_rss_kib(2**22 + 1))
+
     def test_events_latest_count(self):
         v = vm.VM("unit", "bz", "initrd")
         v.t0 = 0
