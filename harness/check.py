@@ -141,9 +141,12 @@ def err_bad_patch():
                     "-unsigned int page_reporting_order = -1;\n"
                     "+unsigned int page_reporting_order = 9;\n"
                     " \n")
+        msg = os.path.join(d, "msg")
+        with open(msg, "w") as f:
+            f.write("mm: a patch that does not apply\n")
         series = os.path.join(d, "series")
         with open(series, "w") as f:
-            f.write(bad + "\n")
+            f.write(f"## {msg}\n{bad}\n")
         rc, out = _cli("kernel", "--prepare-only", "--variant", "ours",
                        env={"PR_SERIES": series})
     _expect_error(rc, out, r"patch .*bad\.patch does not apply to Linux "
