@@ -232,13 +232,10 @@ class Guest:
                 buf += chunk
                 while "\n" in buf:
                     line, buf = buf.split("\n", 1)
-                    m = re.match(r"^@@PR (\S+)\s*(.*)$", line.rstrip("\r"))
+                    m = Marker.parse(self.now(), line.rstrip("\r"))
                     if m:
-                        fields = dict(kv.split("=", 1) for kv in
-                                      m.group(2).split() if "=" in kv)
                         with self.cond:
-                            self.markers.append(Marker(
-                                self.now(), m.group(1), fields, line))
+                            self.markers.append(m)
                             self.cond.notify_all()
 
     def now(self):

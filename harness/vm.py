@@ -165,6 +165,17 @@ class Marker:
     def num(self, key):
         return int(self.fields[key])
 
+    @staticmethod
+    def parse(t, line):
+        """The marker of a data-channel @line ("@@PR EVENT key=value ..."),
+        seen at @t seconds, or None for any other line."""
+        m = re.match(r"^@@PR (\S+)\s*(.*)$", line)
+        if not m:
+            return None
+        fields = dict(kv.split("=", 1) for kv in m.group(2).split()
+                      if "=" in kv)
+        return Marker(t, m.group(1), fields, line)
+
 
 def process_rss_kib(pid):
     """Resident memory of process @pid (VmRSS, KiB), or None if it is
@@ -440,11 +451,9 @@ class VM:
         t = time.monotonic() - self.t0
         with self.cond:
             self.lines.append(line)
-            m = re.match(r"^@@PR (\S+)\s*(.*)$", line)
+            m = Marker.parse(t, line)
             if m:
-                fields = dict(kv.split("=", 1) for kv in m.group(2).split()
-                              if "=" in kv)
-                self.markers.append(Marker(t, m.group(1), fields, line))
+                self.markers.append(m)
             self.cond.notify_all()
 
     def stop(self):

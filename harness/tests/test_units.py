@@ -163,6 +163,11 @@ class MarkerTest(unittest.TestCase):
         self.assertEqual(v.markers[0].event, "freed")
         self.assertEqual(v.markers[0].num("memfree_kb"), 123)
 
+    def test_parse(self):
+        m = vm.Marker.parse(1.5, "@@PR idle n=3 x")
+        self.assertEqual((m.t, m.event, m.fields), (1.5, "idle", {"n": "3"}))
+        self.assertIsNone(vm.Marker.parse(0, "[ 1.0] @@PR not at the start"))
+
     def test_process_rss(self):
         self.assertGreater(vm.process_rss_kib(os.getpid()), 1000)
         self.assertIsNone(vm.process_rss_kib(2**22 + 1))
