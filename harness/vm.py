@@ -223,11 +223,15 @@ class Emulated:
     # one UART (its name in the guest), else ttyS1 (None).
     data: str = None
     cpu: str = "max"    # -cpu (None: the machine's default)
+    # How the guest's init ends the run: "poweroff", or "reboot" where the
+    # guest kernel has no power-off path (i386 without ACPI); QEMU runs
+    # with -no-reboot, so it exits either way.
+    exit: str = "poweroff"
 
 
 FOREIGN = {
     "virt": Emulated("qemu-system-aarch64", "virt", "ttyAMA0", "hvc0"),
-    "pc-i386": Emulated("qemu-system-i386", "pc", "ttyS0"),
+    "pc-i386": Emulated("qemu-system-i386", "pc", "ttyS0", exit="reboot"),
     "pseries": Emulated("qemu-system-ppc64", "pseries", "hvc0", "hvc1",
                         cpu=None),
 }
@@ -289,6 +293,8 @@ class VM:
                 f"pr.job={self.job}"]
         if self.host.data:
             args.append(f"pr.data={self.host.data}")
+        if self.host.exit != "poweroff":
+            args.append(f"pr.exit={self.host.exit}")
         if not self.kunit:
             args.append("kunit.enable=0")
         khz = host_tsc_khz() if self.machine == "microvm" else None
