@@ -11,8 +11,11 @@ import argparse
 import os
 import sys
 
+from . import (bench, check, demo, deps, initramfs, interop, kernel,
+               reliability, series)
 from .build import build_all
 from .common import HarnessError, say, step
+from .vm import VM, kill_all
 
 
 def _variant(args):
@@ -23,8 +26,23 @@ def _variant(args):
     return "debug" if os.environ.get("DEBUG") == "1" else "ours"
 
 
+def cmd_deps(args):
+    deps.ensure(need_source=not os.environ.get("KERNEL_SRC"))
+    return 0
+
+
+def cmd_kernel(args):
+    if args.prepare_only:
+        kernel.prepare_base(os.environ.get("KERNEL_SRC") or None)
+        kernel.checkout(_variant(args))
+        return 0
+    bz, initrd, info = build_all(_variant(args))
+    say(f"Linux {info['version']} ({_variant(args)})")
+    say(f"kernel:    {bz}\ninitramfs: {initrd}")
+    return 0
+
+
 def cmd_boot(args):
-    from .vm import VM
     if bool(args.kernel) != bool(args.initrd):
         raise HarnessError("--kernel and --initrd go together")
     if args.kernel:
@@ -33,7 +51,6 @@ def cmd_boot(args):
             if not os.path.exists(path):
                 raise HarnessError(f"{path} is missing")
     elif args.no_build:
-        from . import initramfs, kernel
         bz = os.path.join(kernel.obj_dir(_variant(args)),
                           "arch/x86/boot/bzImage")
         initrd = initramfs.OUTPUT
@@ -54,6 +71,95 @@ def cmd_boot(args):
     return rc
 
 
+def cmd_demo(args):
+    bz, initrd, info = build_all(_variant(args))
+    demo.run(bz, initrd, _variant(args), info["version"],
+             mem_mib=args.mem, smp=args.smp, workload=args.workload,
+             mib=args.mib, limit=args.limit)
+    return 0
+
+
+def cmd_bench(args):
+    kernels = {}
+    for variant in ("baseline", "ours"):
+        kernels[variant], initrd, info = build_all(variant)
+    bench.main(kernels, initrd, info["version"], quick=args.quick,
+               only=args.only.split(",") if args.only else None)
+    return 0
+
+
+def cmd_stress(args):
+    variant = args.variant or ("baseline" if os.environ.get(
+        "BASELINE") == "1" else "debug")
+    bz, initrd, info = build_all(variant)
+    step(f"stress: {args.minutes:g} min, {args.mib} MiB live, seed "
+         f"{args.seed}, Linux {info['version']} ({variant})")
+    name = f"stress {args.minutes:g} min"
+    try:
+        say(reliability.stress(bz, initrd, "long-stress",
+                               int(args.minutes * 60), args.mib,
+                               seed=args.seed))
+        reliability.TOTALS.scenarios.append((name, True))
+    except AssertionError as e:
+        reliability.TOTALS.scenarios.append((name, False))
+        say(f"FAIL {e}")
+        return 1
+    finally:
+        say(reliability.TOTALS.summary())
+    return 0
+
+
+def cmd_migrate(args):
+    variant = _variant(args)
+    bz, initrd, info = build_all(variant)
+    fix = not args.no_ram_fix
+    step(f"live migration, {args.runs} runs per combination, Linux "
+         f"{info['version']} ({variant}), RAM "
+         f"{'sized for' if fix else 'NOT sized for'} QEMU 7.2/TCG")
+    rows = interop.migration_runs(bz, initrd, args.runs, ram_fix=fix,
+                                  tag=f"-{variant}"
+                                  + ("" if fix else "-nofix"))
+    return 0 if all(r[2] == args.runs for r in rows) else 1
+
+
+def _report(lines):
+    """Print (name, ok, detail) lines; return how many failed."""
+    bad = 0
+    for name, ok, detail in lines:
+        say(f"{'ok  ' if ok else 'FAIL'} {name}: {detail}")
+        bad += not ok
+    return bad
+
+
+def cmd_series(args):
+    deps.ensure(need_source=True,
+                extra=deps.DOC_PACKAGES if args.docs else ())
+    step("writing the series (git format-patch)")
+    files = series.write()
+    step("checking the series")
+    bad = _report(series.check(files))
+    if args.build_prefixes:
+        step("building every prefix of the series")
+        built = series.build_prefixes(files)
+        bad += sum(not ok for _, ok in built)
+        step("make W=1 C=2 (sparse) of the touched files: the "
+             "baseline against the series")
+        bad += _report(series.warnings_over_baseline())
+    if args.docs:
+        step("make htmldocs of the touched documentation: the "
+             "baseline against the series")
+        bad += _report(series.docs_over_baseline())
+    return 1 if bad else 0
+
+
+def cmd_check(args):
+    return check.main(_variant(args), args.only)
+
+
+def _add_variant(parser):
+    parser.add_argument("--variant", choices=kernel.VARIANTS)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python3 -m harness",
                                  description=__doc__,
@@ -63,13 +169,13 @@ def main(argv=None):
 
     k = sub.add_parser("kernel", help="build the guest kernel and initramfs "
                        "and print their paths")
-    k.add_argument("--variant", choices=("ours", "baseline", "debug"))
+    _add_variant(k)
     k.add_argument("--prepare-only", action="store_true",
                    help="only prepare the source tree (base + series)")
 
     b = sub.add_parser("boot", help="boot the guest with one job")
     b.add_argument("--job", default="boot")
-    b.add_argument("--variant", choices=("ours", "baseline", "debug"))
+    _add_variant(b)
     b.add_argument("--mem", type=int, default=2048, help="MiB")
     b.add_argument("--smp", type=int, default=2)
     b.add_argument("--timeout", type=int, default=300, help="seconds")
@@ -83,7 +189,7 @@ def main(argv=None):
 
     d = sub.add_parser("demo", help="free half of guest memory and watch "
                        "the host get it back")
-    d.add_argument("--variant", choices=("ours", "baseline", "debug"))
+    _add_variant(d)
     d.add_argument("--mem", type=int, default=int(os.environ.get("MEM", 2048)),
                    help="guest memory in MiB (default 2048)")
     d.add_argument("--smp", type=int, default=int(os.environ.get("SMP", 2)),
@@ -105,7 +211,7 @@ def main(argv=None):
 
     st = sub.add_parser("stress", help="long data-integrity stress on the "
                         "debug kernel (default) or --variant")
-    st.add_argument("--variant", choices=("ours", "baseline", "debug"))
+    _add_variant(st)
     st.add_argument("--minutes", type=float,
                     default=float(os.environ.get("MINUTES") or 30))
     st.add_argument("--mib", type=int, default=256)
@@ -115,12 +221,12 @@ def main(argv=None):
                         "reporting on and off, RUNS times each")
     mg.add_argument("--runs", type=int,
                     default=int(os.environ.get("RUNS") or 3))
-    mg.add_argument("--variant", choices=("ours", "baseline", "debug"))
+    _add_variant(mg)
     mg.add_argument("--no-ram-fix", action="store_true",
                     default=os.environ.get("RAM_FIX") == "0",
                     help="give the guests a RAM size that is a multiple of "
                     "64 pages, which QEMU 7.2 under TCG migrates wrongly "
-                    "(see interop.MIGRATION_EXTRA_KIB)")
+                    "(see interop.migration_extra_kib)")
 
     se = sub.add_parser("series", help="git format-patch the series into "
                         "out/series/ and run its checks")
@@ -132,107 +238,25 @@ def main(argv=None):
                     "(Sphinx) and compare its warnings with the baseline")
 
     c = sub.add_parser("check", help="the test suite (what CI runs)")
-    c.add_argument("--variant", choices=("ours", "baseline", "debug"))
+    _add_variant(c)
     c.add_argument("--only", help="run only tests whose name contains this")
     args = ap.parse_args(argv)
     try:
-        if args.cmd == "deps":
-            from . import deps
-            deps.ensure(need_source=not os.environ.get("KERNEL_SRC"))
-        elif args.cmd == "kernel":
-            from . import kernel
-            if args.prepare_only:
-                kernel.prepare_base(os.environ.get("KERNEL_SRC") or None)
-                kernel.checkout(_variant(args))
-            else:
-                bz, initrd, info = build_all(_variant(args))
-                say(f"Linux {info['version']} ({_variant(args)})")
-                say(f"kernel:    {bz}\ninitramfs: {initrd}")
-        elif args.cmd == "boot":
-            return cmd_boot(args)
-        elif args.cmd == "demo":
-            from . import demo
-            bz, initrd, info = build_all(_variant(args))
-            demo.run(bz, initrd, _variant(args), info["version"],
-                     mem_mib=args.mem, smp=args.smp, workload=args.workload,
-                     mib=args.mib, limit=args.limit)
-        elif args.cmd == "bench":
-            from . import bench
-            kernels = {}
-            for variant in ("baseline", "ours"):
-                kernels[variant], initrd, info = build_all(variant)
-            bench.main(kernels, initrd, info["version"], quick=args.quick,
-                       only=args.only.split(",") if args.only else None)
-        elif args.cmd == "stress":
-            from . import reliability
-            variant = args.variant or ("baseline" if os.environ.get(
-                "BASELINE") == "1" else "debug")
-            bz, initrd, info = build_all(variant)
-            step(f"stress: {args.minutes:g} min, {args.mib} MiB live, seed "
-                 f"{args.seed}, Linux {info['version']} ({variant})")
-            name = f"stress {args.minutes:g} min"
-            try:
-                say(reliability.stress(bz, initrd, "long-stress",
-                                       int(args.minutes * 60), args.mib,
-                                       seed=args.seed))
-                reliability.TOTALS.scenarios.append((name, True))
-            except AssertionError as e:
-                reliability.TOTALS.scenarios.append((name, False))
-                say(f"FAIL {e}")
-                return 1
-            finally:
-                say(reliability.TOTALS.summary())
-        elif args.cmd == "migrate":
-            from . import interop
-            variant = _variant(args)
-            bz, initrd, info = build_all(variant)
-            fix = not args.no_ram_fix
-            step(f"live migration, {args.runs} runs per combination, Linux "
-                 f"{info['version']} ({variant}), RAM "
-                 f"{'sized for' if fix else 'NOT sized for'} QEMU 7.2/TCG")
-            rows = interop.migration_runs(bz, initrd, args.runs, ram_fix=fix,
-                                          tag=f"-{variant}"
-                                          + ("" if fix else "-nofix"))
-            return 0 if all(r[2] == args.runs for r in rows) else 1
-        elif args.cmd == "series":
-            from . import deps, series
-            deps.ensure(need_source=True,
-                        extra=deps.DOC_PACKAGES if args.docs else ())
-            step("writing the series (git format-patch)")
-            files = series.write()
-            step("checking the series")
-            bad = 0
-            for name, ok, detail in series.check(files):
-                say(f"{'ok  ' if ok else 'FAIL'} {name}: {detail}")
-                bad += not ok
-            if args.build_prefixes:
-                step("building every prefix of the series")
-                built = series.build_prefixes(files)
-                bad += sum(not ok for _, ok in built)
-                step("make W=1 C=2 (sparse) of the touched files: the "
-                     "baseline against the series")
-                for name, ok, detail in series.warnings_over_baseline():
-                    say(f"{'ok  ' if ok else 'FAIL'} {name}: {detail}")
-                    bad += not ok
-            if args.docs:
-                step("make htmldocs of the touched documentation: the "
-                     "baseline against the series")
-                for name, ok, detail in series.docs_over_baseline():
-                    say(f"{'ok  ' if ok else 'FAIL'} {name}: {detail}")
-                    bad += not ok
-            return 1 if bad else 0
-        elif args.cmd == "check":
-            from . import check
-            return check.main(_variant(args), args.only)
+        return COMMANDS[args.cmd](args)
     except HarnessError as e:
         print(f"error: {e}", file=sys.stderr, flush=True)
         return 1
     except KeyboardInterrupt:
         return 130
     finally:
-        from .vm import kill_all
         kill_all()
-    return 0
+
+
+COMMANDS = {
+    "deps": cmd_deps, "kernel": cmd_kernel, "boot": cmd_boot,
+    "demo": cmd_demo, "bench": cmd_bench, "stress": cmd_stress,
+    "migrate": cmd_migrate, "series": cmd_series, "check": cmd_check,
+}
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ import time
 
 from . import buildcheck, churn, demo, initramfs, kernel
 from .common import BUILD, OUT, REPO, HarnessError, ensure_dir, say, step
-from .vm import VM
+from .vm import VM, detect_accel, run_dir
 
 CONFIGS = {
     "off": ("baseline", False),
@@ -109,13 +109,12 @@ def run_pf(kernels, initrd, cfg, thp, seconds, mem_mib, watch=True):
     meanwhile (harness/churn.py)."""
     variant, reporting = CONFIGS[cfg]
     name = f"bench-pf-{cfg}"
+    trace = os.path.join(run_dir(name), "discard-trace.log")
     vm = VM(name, kernels[variant], initrd, job="pf", mem_mib=mem_mib,
             reporting=reporting, timeout=seconds + 600,
             params={"thp": thp, "seconds": seconds, "threads": 2,
-                    "mib": 128, "go": 1 if watch else 0})
-    trace = os.path.join(vm.dir, "discard-trace.log")
-    if watch:
-        vm.qemu_args += churn.qemu_args(trace)
+                    "mib": 128, "go": 1 if watch else 0},
+            qemu_args=churn.qemu_args(trace) if watch else None)
     with vm:
         watcher = churn.DiscardWatch(vm, trace).start() if watch else None
         try:
@@ -431,7 +430,7 @@ def main(kernels, initrd, base_version, quick=False, only=None):
     failed = []
     qemu = subprocess.run(["qemu-system-x86_64", "--version"],
                           capture_output=True, text=True).stdout.split("\n")[0]
-    accel = VM("probe", "", "").accel.upper()
+    accel = detect_accel().upper()
     cmd = "make bench" + (" QUICK=1" if quick else "") + \
         (f" ONLY={','.join(only)}" if only else "")
 

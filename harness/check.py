@@ -399,18 +399,31 @@ def e2e_order(bz, initrd, order):
             f"KiB")
 
 
-def reliability_checks(res, initrd, builds=None):
-    """The reliability scenarios, each on the debug kernel (from @builds
-    when they build it), and their closing summary."""
+def other_kernels(in_background):
+    """The kernels of the test command besides the guest's, in the order
+    its checks need them: the debug kernel (which compiles hv_balloon too)
+    and the other platforms'. @in_background: build them one after another
+    on a background thread from now on, else each when a check first needs
+    it."""
+    src = os.environ.get("KERNEL_SRC") or None
+    builds = background.Builds([
+        ("debug", lambda: kernel.build("debug", src, quiet=in_background)),
+        ("flatmem", buildcheck.flatmem),
+        ("ppc64", buildcheck.ppc64),
+        ("arm64-4k", lambda: buildcheck.arm64(4)),
+        ("arm64-64k", lambda: buildcheck.arm64(64)),
+    ])
+    return builds.start() if in_background else builds
+
+
+def reliability_checks(res, initrd, builds):
+    """The reliability scenarios, each on the debug kernel (from @builds),
+    and their closing summary."""
     dbg = {}
 
     def build_debug():
-        what = "DEBUG_VM, PROVE_LOCKING, DEBUG_ATOMIC_SLEEP, KASAN"
-        if builds is None:
-            dbg["bz"] = build_all("debug")[0]
-            return what
-        dbg["bz"], took = builds.wait("debug")
-        return f"{what}; built in the background in {took:.0f}s"
+        dbg["bz"], note = _built(builds, "debug")
+        return f"DEBUG_VM, PROVE_LOCKING, DEBUG_ATOMIC_SLEEP, KASAN{note}"
     if not res.run("build: debug kernel", build_debug, always=True):
         return
     bz = dbg["bz"]
@@ -532,16 +545,7 @@ def main(variant, only=None):
     # From here on the guests run the kernel built above, and every other
     # kernel builds in the background meanwhile (one at a time, at the
     # lowest CPU priority); each check that needs one waits for it.
-    builds = None
-    if from_series:
-        src = os.environ.get("KERNEL_SRC") or None
-        builds = background.Builds([
-            ("debug", lambda: kernel.build("debug", src, quiet=True)),
-            ("flatmem", buildcheck.flatmem),
-            ("ppc64", buildcheck.ppc64),
-            ("arm64-4k", lambda: buildcheck.arm64(4)),
-            ("arm64-64k", lambda: buildcheck.arm64(64)),
-        ]).start()
+    builds = other_kernels(in_background=from_series)
 
     step("guest: boot, KUnit, kselftests")
     res.run("boot: guest boots, balloon negotiates reporting",
@@ -619,31 +623,29 @@ def main(variant, only=None):
 
     def hv_balloon():
         # The debug kernel compiles hv_balloon (Kconfig.debug).
-        _built(builds, "debug", lambda: build_all("debug"))
+        _built(builds, "debug")
         return buildcheck.hv_balloon()
     res.run("build: hv_balloon against the engine", hv_balloon)
     initrds = {}
     platform_checks(res, "FLATMEM (i386)", "with virtio-balloon and the "
                     "engine",
-                    lambda: _built(builds, "flatmem", buildcheck.flatmem),
+                    lambda: _built_detail(builds, "flatmem"),
                     buildcheck.flatmem_kunit_boot,
                     "FLATMEM kunit", initrds, "i386", "pc-i386",
                     buildcheck.flatmem_image)
     platform_checks(res, "powerpc64", "pseries (variable pageblock order) "
                     "with the engine",
-                    lambda: _built(builds, "ppc64", buildcheck.ppc64),
+                    lambda: _built_detail(builds, "ppc64"),
                     buildcheck.ppc64_kunit_boot, "powerpc64 kunit", initrds,
                     "ppc64", "pseries", buildcheck.ppc64_image)
     for kib in (4, 64):
         platform_checks(res, f"arm64 {kib}K", f"({kib} KiB pages) with the "
-                        "engine", lambda kib=kib: _built(
-                            builds, f"arm64-{kib}k",
-                            lambda: buildcheck.arm64(kib)),
+                        "engine",
+                        lambda kib=kib: _built_detail(builds, f"arm64-{kib}k"),
                         lambda kib=kib: buildcheck.arm64_kunit_boot(kib),
                         f"arm64 {kib}K kunit", initrds, "arm64", "virt",
                         lambda kib=kib: buildcheck.arm64_image(kib))
-    if builds:
-        builds.join()
+    builds.join()
     return finish(res, t0)
 
 
@@ -688,13 +690,18 @@ def platform_kunit(res, name, what, build, boot, label):
     return False
 
 
-def _built(builds, name, build):
-    """What @build() returns: from the background @builds when they run
-    it (job @name), else built now."""
-    if builds is None:
-        return build()
+def _built(builds, name):
+    """What the build of kernel @name returned, once @builds has run it,
+    and a note that says so when it ran in the background (else "")."""
     value, took = builds.wait(name)
-    return f"{value}; built in the background in {took:.0f}s"
+    if not builds.in_background:
+        return value, ""
+    return value, f"; built in the background in {took:.0f}s"
+
+
+def _built_detail(builds, name):
+    """A check's detail for the build of kernel @name (see _built())."""
+    return "{}{}".format(*_built(builds, name))
 
 
 def finish(res, t0):

@@ -177,7 +177,10 @@ def matrix(res, bz, initrd):
 # taken when the size is not a multiple of 64 pages: the migration guests
 # get 8 KiB (the step QEMU rounds -m to) more than GUEST_MIB. pc.ram is the
 # only block the guest writes. Under KVM the kernel tracks dirty pages.
-MIGRATION_EXTRA_KIB = 8 if detect_accel() == "tcg" else 0
+def migration_extra_kib():
+    return 8 if detect_accel() == "tcg" else 0
+
+
 # Bytes per second for the migration stream: slow enough that the bulk
 # stage lasts seconds, so that hinting and reporting run during it. After
 # MIGRATION_SLOW_S the limit goes, so that a fast guest (KVM) that dirties
@@ -254,17 +257,16 @@ def migration(bz, initrd, hint=True, reporting=True, tag="", ram_fix=True):
     reporting on, keep reporting there.
     @tag: suffix of the run directories (repeated runs keep their logs).
     @ram_fix: size the RAM so that QEMU 7.2 under TCG migrates it correctly
-    (see MIGRATION_EXTRA_KIB); False shows QEMU's bug."""
+    (see migration_extra_kib()); False shows QEMU's bug."""
     props, qargs = hint_args(hint)
     common = dict(job="migrate", mem_mib=GUEST_MIB, balloon_props=props,
                   params={"mib": MIGRATION_STRESS_MIB}, timeout=1200,
-                  reporting=reporting)
-    src = VM(f"migrate{tag}-src", bz, initrd, qemu_args=qargs, **common)
-    dst = VM(f"migrate{tag}-dst", bz, initrd, qemu_args=qargs, **common)
-    for vm in (src, dst):
-        vm.mem_extra_kib = MIGRATION_EXTRA_KIB if ram_fix else 0
+                  reporting=reporting,
+                  mem_extra_kib=migration_extra_kib() if ram_fix else 0)
     uri = f"tcp:127.0.0.1:{_free_port()}"
-    dst.qemu_args += ["-incoming", uri]
+    src = VM(f"migrate{tag}-src", bz, initrd, qemu_args=qargs, **common)
+    dst = VM(f"migrate{tag}-dst", bz, initrd,
+             qemu_args=qargs + ["-incoming", uri], **common)
     with src:
         src.wait_marker("booted", timeout=300)
         bits = src.wait_marker("balloon", timeout=60).fields["features"]
@@ -499,8 +501,7 @@ def unplug(bz, initrd, tag="", kasan=False, rounds=UNPLUG_ROUNDS):
     @tag: suffix of the run directory. @kasan: as for rebind()."""
     vm = VM(f"unplug{tag}", bz, initrd, job="unplug", mem_mib=GUEST_MIB,
             params={"mib": UNPLUG_MIB, "rounds": rounds}, timeout=900,
-            append="page_reporting.capacity=1")
-    vm.balloon_port = "rp1"
+            append="page_reporting.capacity=1", balloon_port="rp1")
     # Removals that came before, during and after the pass.
     when = [0, 0, 0]
     n = 0

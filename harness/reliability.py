@@ -63,8 +63,7 @@ def hotplug(bz, initrd):
     """Hot-add a 512 MiB DIMM while reporting runs, use it, hot-remove it."""
     vm = VM("rel-hotplug", bz, initrd, job="hotplug", mem_mib=1024,
             append="memhp_default_state=online_movable",
-            params={"mib": 384}, timeout=900)
-    vm.mem_opts = ",slots=2,maxmem=2G"
+            params={"mib": 384}, timeout=900, mem_opts=",slots=2,maxmem=2G")
     with vm:
         ready = vm.wait_marker("ready", timeout=600)
         vm.qmp.cmd("object-add", **{"qom-type": "memory-backend-ram",

@@ -238,13 +238,19 @@ FOREIGN = {
 NATIVE = Emulated(QEMU, None, "ttyS0")
 
 
+def run_dir(name):
+    """Where the guest run @name keeps its console, QMP socket and logs."""
+    return os.path.join(BUILD, "runs", name)
+
+
 class VM:
     """One guest run. Use as a context manager: QEMU is killed on exit."""
 
     def __init__(self, name, kernel, initrd, job="boot", mem_mib=2048,
                  smp=2, reporting=True, params=None, balloon_props=None,
                  qemu_args=None, append="", timeout=300, balloon=True,
-                 numa_nodes=1, kunit=False, cpu=None, machine="q35"):
+                 numa_nodes=1, kunit=False, cpu=None, machine="q35",
+                 mem_opts="", mem_extra_kib=0, balloon_port=None):
         if machine not in MACHINES:
             raise HarnessError(f"unknown machine {machine!r}; one of "
                                + ", ".join(sorted(MACHINES)))
@@ -264,19 +270,19 @@ class VM:
         # None: the host's CPU under KVM, "max" under TCG.
         self.cpu = cpu
         # Appended to -m, e.g. ",slots=2,maxmem=2G" for memory hotplug.
-        self.mem_opts = ""
-        # KiB of RAM added to mem_mib (see interop.MIGRATION_EXTRA_KIB).
-        self.mem_extra_kib = 0
+        self.mem_opts = mem_opts
+        # KiB of RAM added to mem_mib (see interop.migration_extra_kib()).
+        self.mem_extra_kib = mem_extra_kib
         # The id of a PCIe root port to put the balloon behind, so that
         # the host can unplug it (q35's root complex has no hotplug).
-        self.balloon_port = None
+        self.balloon_port = balloon_port
         self.params = params or {}
         self.balloon_props = balloon_props or {}
         self.qemu_args = list(qemu_args or [])
         self.qemu_args += os.environ.get("PR_QEMU_EXTRA", "").split()
         self.append = append
         self.timeout = timeout
-        self.dir = os.path.join(BUILD, "runs", name)
+        self.dir = run_dir(name)
         self.proc = None
         self.qmp = None
         self.host = FOREIGN.get(machine, NATIVE)

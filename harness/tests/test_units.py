@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """Unit tests of the harness itself (no kernel, no guest)."""
 
+import ast
 import ctypes
 import mmap
 import os
@@ -382,10 +383,9 @@ class RamSizeTest(unittest.TestCase):
         # QEMU 7.2 syncs the dirty bitmap of a RAM block 64 pages at a time
         # (without the TCG TLB reset) only when its size is a multiple of
         # 64 pages; the migration guests must not be.
-        from harness import interop
         if vm.detect_accel() != "tcg":
             self.skipTest("only TCG needs it")
-        size = (interop.GUEST_MIB << 20) + (interop.MIGRATION_EXTRA_KIB << 10)
+        size = (interop.GUEST_MIB << 20) + (interop.migration_extra_kib() << 10)
         self.assertNotEqual(size % (64 * 4096), 0)
         self.assertEqual(size % 8192, 0)  # QEMU's RAM size granularity
 
@@ -445,7 +445,6 @@ if __name__ == "__main__":
 def _harness_imports():
     """{module: {modules of harness it imports}}, from every import
     statement of harness/*.py, inside functions too."""
-    import ast
     pkg = os.path.join(os.path.dirname(os.path.dirname(
         os.path.abspath(__file__))))
     mods = {f[:-3] for f in os.listdir(pkg) if f.endswith(".py")}
@@ -495,6 +494,18 @@ class BackgroundBuildsTest(unittest.TestCase):
                                ("end", "b"), ("start", "c"), ("end", "c")])
         with self.assertRaises(KeyError):
             b.wait("d")
+
+    def test_not_started_runs_in_the_caller_once(self):
+        """Without start(), a job runs when first waited for, in the
+        caller, and only that job."""
+        ran = []
+        b = background.Builds([("a", lambda: ran.append("a") or "A"),
+                               ("b", lambda: ran.append("b") or "B")])
+        self.assertEqual(b.wait("b")[0], "B")
+        self.assertEqual(b.wait("b")[0], "B")
+        self.assertEqual(ran, ["b"])
+        self.assertFalse(b.in_background)
+        b.join()
 
     def test_lowest_priority_thread(self):
         """The thread and the processes it starts (make) run at nice 19;
@@ -556,6 +567,23 @@ class ImportGraphTest(unittest.TestCase):
             state[mod] = "done"
         for mod in sorted(graph):
             visit(mod, [])
+
+    def test_imports_at_module_level(self):
+        """No module imports another of the harness inside a function: a
+        local import hides a cycle or a side effect of importing."""
+        pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        local = []
+        for f in sorted(os.listdir(pkg)):
+            if not f.endswith(".py"):
+                continue
+            with open(os.path.join(pkg, f)) as fh:
+                tree = ast.parse(fh.read())
+            for fn in ast.walk(tree):
+                if not isinstance(fn, (ast.FunctionDef, ast.ClassDef)):
+                    continue
+                local += [f"{f}:{n.lineno}" for n in ast.walk(fn)
+                          if isinstance(n, ast.ImportFrom) and n.level]
+        self.assertEqual(local, [])
 
     def test_graph_has_the_imports(self):
         """The parser finds imports, top-level and inside functions, or
