@@ -36,7 +36,7 @@ import statistics
 import subprocess
 import time
 
-from . import buildcheck, churn, demo, initramfs, kernel
+from . import buildcheck, churn, initramfs, kernel, measure
 from .common import BUILD, OUT, REPO, HarnessError, ensure_dir, say, step
 from .vm import VM, detect_accel, run_dir
 
@@ -91,16 +91,15 @@ def run_return(kernels, initrd, cfg, workload, mem_mib, limit,
             params={"mib": mib or mem_mib // 2, "workload": workload,
                     "hold": 2, "settle": settle, "after": limit + 10})
     with vm:
-        r = demo.watch_return(vm, limit=limit, live=False,
-                              min_after=FOOTPRINT_S + 0.5 if footprint
-                              else 0)
+        r = measure.watch_return(vm, limit=limit, live=False,
+                                 min_after=FOOTPRINT_S + 0.5 if footprint
+                                 else 0)
         start = vm.events("alloc-start")
         vm.quit()
     if footprint:
-        boot = [s for s in r["samples"] if s.t < start[0].t]
-        r["rss_idle_mib"] = boot[-1].rss_mib if boot else None
-        r["rss_after_mib"] = _rss_at(r["samples"],
-                                     r["free_t"] + FOOTPRINT_S)
+        boot = [s for s in r.samples if s.t < start[0].t]
+        r.rss_idle_mib = boot[-1].rss_mib if boot else None
+        r.rss_after_mib = _rss_at(r.samples, r.free_t + FOOTPRINT_S)
     return r
 
 
@@ -203,27 +202,27 @@ class Bench:
                                    mem, 30, footprint=fp)
                     res[cfg].append(r)
                     self.raw.append(["return", workload, mem, cfg, rep,
-                                     r["t50"], r["t90"], r["freed_mib"],
-                                     r.get("returned_mib"),
-                                     r.get("rss_idle_mib"),
-                                     r.get("rss_after_mib")])
-                    say(f"  round {rep + 1} {cfg:8s}: 50% {_secs(r['t50'])}, "
-                        f"90% {_secs(r['t90'])}"
-                        + (f"; RSS idle {r['rss_idle_mib']:.0f} MiB, "
+                                     r.t50, r.t90, r.freed_mib,
+                                     r.returned_mib,
+                                     r.rss_idle_mib,
+                                     r.rss_after_mib])
+                    say(f"  round {rep + 1} {cfg:8s}: 50% {_secs(r.t50)}, "
+                        f"90% {_secs(r.t90)}"
+                        + (f"; RSS idle {r.rss_idle_mib:.0f} MiB, "
                            f"{FOOTPRINT_S} s after the free "
-                           f"{r['rss_after_mib']:.0f} MiB" if fp else ""))
+                           f"{r.rss_after_mib:.0f} MiB" if fp else ""))
                     if rep == 0 and cfg != "off":
-                        demo.save(r, f"bench-return-{workload}-{cfg}",
-                                  f"{cfg}: {mem // 2} MiB {workload} freed "
-                                  f"({r['accel'].upper()})")
+                        measure.save(r, f"bench-return-{workload}-{cfg}",
+                                     f"{cfg}: {mem // 2} MiB {workload} "
+                                     f"freed ({r.accel.upper()})")
             results[workload] = res
             for cfg in ("upstream", "ours"):
                 rs = res[cfg]
                 self.row(f"seconds until 90% of a freed GiB is back "
                          f"({workload})", cfg,
-                         _median_spread([r["t90"] for r in rs]))
+                         _median_spread([r.t90 for r in rs]))
                 self.row(f"seconds until 50% is back ({workload})", cfg,
-                         _median_spread([r["t50"] for r in rs]))
+                         _median_spread([r.t50 for r in rs]))
             if fp:
                 for key, what in (("rss_idle_mib",
                                    f"host RSS MiB, idle {FOOTPRINT_S} s "
@@ -233,7 +232,7 @@ class Bench:
                                    f"freeing {mem // 2} MiB")):
                     for cfg in cfgs:
                         self.row(what, cfg, _median_spread(
-                            [r[key] for r in res[cfg]], "{:.0f}"))
+                            [getattr(r, key) for r in res[cfg]], "{:.0f}"))
         return results
 
     # 3 and 4
@@ -336,16 +335,16 @@ class Bench:
                                    mem, 60)
                     res[cfg].append(r)
                     self.raw.append(["scaling-return", "anon", mem, cfg, rep,
-                                     r["t50"], r["t90"], r["freed_mib"],
-                                     r.get("returned_mib")])
+                                     r.t50, r.t90, r.freed_mib,
+                                     r.returned_mib])
                     say(f"  {mem} MiB round {rep + 1} {cfg:8s}: 90% back "
-                        f"after {_secs(r['t90'])}")
+                        f"after {_secs(r.t90)}")
             ret[mem] = res
         for cfg in ("upstream", "ours"):
             for mem in sizes:
                 self.row(f"scaling: seconds until 90% of {mem // 2} MiB is "
                          f"back, {mem} MiB guest", cfg, _median_spread(
-                             [r["t90"] for r in ret[mem][cfg]]))
+                             [r.t90 for r in ret[mem][cfg]]))
         for mem in sizes:
             res = pf2 if mem == 2048 and pf2 else self.page_faults(
                 mem, seconds, ["on"], reps, label=f", {mem} MiB guest")["on"]
@@ -360,10 +359,10 @@ class Bench:
             for cfg in cfgs:
                 r = run(cfg)
                 res[cfg].append(r)
-                self.raw.append([what, cfg, rep, r["t50"], r["t90"],
-                                 r["freed_mib"], r.get("returned_mib")])
-                say(f"  round {rep + 1} {cfg:8s}: 50% {_secs(r['t50'])}, "
-                    f"90% {_secs(r['t90'])}")
+                self.raw.append([what, cfg, rep, r.t50, r.t90,
+                                 r.freed_mib, r.returned_mib])
+                say(f"  round {rep + 1} {cfg:8s}: 50% {_secs(r.t50)}, "
+                    f"90% {_secs(r.t90)}")
         return res
 
     # 7
@@ -377,7 +376,7 @@ class Bench:
                                    mem, 30, append=ORDER0, tag="-order0"))
         for cfg, rs in res.items():
             self.row("order 0: seconds until 90% of a freed GiB is back "
-                     "(tmpfs)", cfg, _median_spread([r["t90"] for r in rs]))
+                     "(tmpfs)", cfg, _median_spread([r.t90 for r in rs]))
         t = run_tracking(self.kernels, self.initrd, 4096, ORDER0)
         self.raw.append(["tracking-order0", t["bytes"], t["present_gib"],
                          t["span_gib"]])
@@ -410,7 +409,7 @@ class Bench:
         for cfg, rs in res.items():
             self.row(f"arm64, 64 KiB pages: seconds until 90% of a freed "
                      f"{mib} MiB is back ({mem} MiB guest, tmpfs)", cfg,
-                     _median_spread([r["t90"] for r in rs]))
+                     _median_spread([r.t90 for r in rs]))
 
 
 def main(kernels, initrd, base_version, quick=False, only=None):

@@ -19,8 +19,8 @@ import time
 import traceback
 import unittest
 
-from . import (background, buildcheck, churn, demo, initramfs, interop,
-               kernel, libvirt, reliability, series)
+from . import (background, buildcheck, churn, initramfs, interop,
+               kernel, libvirt, measure, reliability, series)
 from .build import build_all, prepare as build_prepare
 from .common import BUILD, LOGS, REPO, HarnessError, say, step
 from .vm import MACHINES, VM, splats
@@ -351,16 +351,16 @@ def e2e_returns(bz, initrd, reporting, want, machine="q35", mib=1024,
             machine=machine, mem_mib=mem_mib,
             params={"mib": mib, "workload": "tmpfs", "hold": 2,
                     "after": limit + 10}) as vm:
-        r = demo.watch_return(vm, limit=limit, live=False,
-                              tail_s=0 if reporting else limit)
+        r = measure.watch_return(vm, limit=limit, live=False,
+                                 tail_s=0 if reporting else limit)
         vm.quit()
-    say("     " + demo.summary_line(r, "e2e reporting=" +
-                                    ("on" if reporting else "off")))
-    pct = 100.0 * r.get("returned_mib", 0) / r["freed_mib"]
+    say("     " + measure.summary_line(r, "e2e reporting=" +
+                                       ("on" if reporting else "off")))
+    pct = r.pct
     if reporting:
-        assert pct >= want, (f"only {pct:.0f}% of {r['freed_mib']:.0f} MiB "
+        assert pct >= want, (f"only {pct:.0f}% of {r.freed_mib:.0f} MiB "
                              f"came back within {limit}s (want {want}%)")
-        return f"{pct:.0f}% back, 90% after {r['t90']:.1f}s"
+        return f"{pct:.0f}% back, 90% after {r.t90:.1f}s"
     assert pct < want, (f"{pct:.0f}% came back with reporting off "
                         f"(want < {want}%)")
     return f"{pct:.0f}% back after {limit}s"
@@ -380,21 +380,21 @@ def e2e_order(bz, initrd, order):
                     "after": limit + 10}) as vm:
         watcher = churn.DiscardWatch(vm, trace).start()
         try:
-            r = demo.watch_return(vm, limit=limit, live=False)
+            r = measure.watch_return(vm, limit=limit, live=False)
             vm.quit()
         finally:
             watcher.stop()
-    say("     " + demo.summary_line(r, f"e2e order={order}"))
-    pct = 100.0 * r.get("returned_mib", 0) / r["freed_mib"]
+    say("     " + measure.summary_line(r, f"e2e order={order}"))
+    pct = r.pct
     sizes = [e[1] for e in watcher.events]
     assert sizes, "the host saw no discard"
     small = sum(1 for n in sizes if n < 2 << 20)
     assert min(sizes) >= 4096 << order, (
         f"a discard of {min(sizes)} bytes, below order {order}")
     assert small, f"none of {len(sizes)} discards is below 2 MiB"
-    assert pct >= 90, (f"only {pct:.0f}% of {r['freed_mib']:.0f} MiB came "
+    assert pct >= 90, (f"only {pct:.0f}% of {r.freed_mib:.0f} MiB came "
                        f"back within {limit}s")
-    return (f"{pct:.0f}% back, 90% after {r['t90']:.1f}s; {small} of "
+    return (f"{pct:.0f}% back, 90% after {r.t90:.1f}s; {small} of "
             f"{len(sizes)} discards below 2 MiB, smallest {min(sizes) >> 10} "
             f"KiB")
 

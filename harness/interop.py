@@ -21,7 +21,7 @@ import os
 import socket
 import time
 
-from . import demo
+from . import measure
 from .common import HarnessError, say
 from .vm import VM, detect_accel, splats
 
@@ -84,9 +84,9 @@ def run_cell(bz, initrd, cell, reporting):
             timeout=limit + 240)
     out = {}
     with vm:
-        r = demo.watch_return(vm, limit=limit, live=False,
-                              tail_s=0 if expect else limit,
-                              stats=cell.stats)
+        r = measure.watch_return(vm, limit=limit, live=False,
+                                 tail_s=0 if expect else limit,
+                                 stats=cell.stats)
         if cell.stats:
             st = vm.guest_stats()
             out["stats"] = st.get("stat-free-memory", -1) > 0
@@ -102,15 +102,15 @@ def run_cell(bz, initrd, cell, reporting):
                                           ("hint", F_FREE_PAGE_HINT),
                                           ("poison", F_PAGE_POISON),
                                           ("reporting", F_REPORTING))}
-    pct = 100.0 * r.get("returned_mib", 0) / r["freed_mib"]
-    out.update(features=got, pct=pct, t90=r["t90"],
+    pct = r.pct
+    out.update(features=got, pct=pct, t90=r.t90,
                declined=DECLINE_MSG in con)
     assert got["hint"] == cell.hint, f"free page hint negotiated: {got}"
     if cell.stats:
         assert out["stats"], "the host got no statistics from the guest"
     if expect:
         assert got["reporting"], f"reporting not negotiated: {bits}"
-        assert pct >= 80, (f"only {pct:.0f}% of {r['freed_mib']:.0f} MiB "
+        assert pct >= 80, (f"only {pct:.0f}% of {r.freed_mib:.0f} MiB "
                            f"came back within {limit}s")
         assert not out["declined"], "guest said it declines, yet reported"
     else:

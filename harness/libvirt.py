@@ -23,7 +23,7 @@ from xml.sax.saxutils import escape
 
 from . import deps
 from .common import BUILD, HarnessError, ensure_dir, tail
-from .demo import watch_return
+from .measure import watch_return
 from .vm import Marker, process_rss_kib, splats
 
 PACKAGES = ["libvirt-daemon-system", "libvirt-clients"]
@@ -172,7 +172,7 @@ class Daemon:
 
 
 class Guest:
-    """A domain started by libvirt, seen as harness/demo.py's
+    """A domain started by libvirt, seen as harness/measure.py's
     watch_return() sees a guest: markers from the data port, QEMU's RSS,
     the balloon's statistics."""
 
@@ -305,10 +305,10 @@ def e2e(kernel, initrd, mib=1024, limit=60):
         stat = g.dommemstat()
     bad = splats(g.console())
     assert not bad, "kernel problems on the console:\n" + "\n".join(bad)
-    pct = 100.0 * r.get("returned_mib", 0) / r["freed_mib"]
-    assert pct >= 90, (f"only {pct:.0f}% of {r['freed_mib']:.0f} MiB came "
+    pct = r.pct
+    assert pct >= 90, (f"only {pct:.0f}% of {r.freed_mib:.0f} MiB came "
                        f"back within {limit}s")
-    return (f"{pct:.0f}% of {r['freed_mib']:.0f} MiB back, 90% after "
-            f"{r['t90']:.1f}s; dommemstat: unused "
+    return (f"{pct:.0f}% of {r.freed_mib:.0f} MiB back, 90% after "
+            f"{r.t90:.1f}s; dommemstat: unused "
             f"{stat.get('unused', 0) >> 10} MiB, rss "
             f"{stat.get('rss', 0) >> 10} MiB")

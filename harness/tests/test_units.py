@@ -385,7 +385,8 @@ class RamSizeTest(unittest.TestCase):
         # 64 pages; the migration guests must not be.
         if vm.detect_accel() != "tcg":
             self.skipTest("only TCG needs it")
-        size = (interop.GUEST_MIB << 20) + (interop.migration_extra_kib() << 10)
+        size = ((interop.GUEST_MIB << 20)
+                + (interop.migration_extra_kib() << 10))
         self.assertNotEqual(size % (64 * 4096), 0)
         self.assertEqual(size % 8192, 0)  # QEMU's RAM size granularity
 
