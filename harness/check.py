@@ -605,8 +605,8 @@ def main(variant, only=None):
     res.run("scenario: hot-unplug and re-plug of the device while reporting",
             lambda: interop.unplug(bz, initrd))
     res.run("scenario: live migration with free page hinting and reporting",
-            lambda: interop.describe_migration(
-                interop.migration(bz, initrd, hint=True, reporting=True)))
+            lambda: interop.migration(bz, initrd, hint=True,
+                                      reporting=True).describe())
     res.run("libvirt: a domain with <memballoon freePageReporting='on'> "
             "returns >= 90% of a freed GiB",
             lambda: libvirt.e2e(bz, initrd))

@@ -16,6 +16,7 @@ queue QEMU creates, so its index is 3 or 4 depending on free page
 hinting, which is what the hint column exercises.
 """
 
+import dataclasses
 import itertools
 import os
 import socket
@@ -23,7 +24,7 @@ import time
 
 from . import measure
 from .common import HarnessError, say
-from .vm import VM, detect_accel, splats
+from .vm import VM, Marker, detect_accel, splats
 
 FREE_MIB = 384
 GUEST_MIB = 1024
@@ -249,12 +250,143 @@ def _free_port():
         return s.getsockname()[1]
 
 
+@dataclasses.dataclass(frozen=True)
+class Migration:
+    """What migration() saw."""
+    took: float             # seconds from "migrate" to "completed"
+    sent_mib: float         # what the stream carried
+    pages: int              # pages sent (normal and duplicate)
+    syncs: int              # dirty bitmap syncs
+    low_mib: int            # the source's lowest MemFree during it
+    src: Marker             # the source's last stress tick
+    dst_first: Marker       # the destination's first and last ticks
+    dst_last: Marker
+    verified_mib: float     # what the stress read back, from boot on
+    reporting: bool
+    backoff: int            # the engine's back-off at the last tick
+    # After the stress stopped on the destination: guest RAM resident in
+    # its QEMU, at the stop and at the end of the wait; what of it the
+    # guest could still report; how long the wait took; what the engine
+    # reported meanwhile.
+    rss_stop_mib: float = 0.0
+    rss_end_mib: float = 0.0
+    held_mib: float = 0.0
+    report_after: float = 0.0
+    reported_mib: float = 0.0
+
+    def describe(self):
+        stress = (f"stress at {self.src.fields['seconds']}s on the source, "
+                  f"then {self.dst_first.fields['seconds']}..."
+                  f"{self.dst_last.fields['seconds']}s on the destination, "
+                  f"{self.verified_mib:.0f} MiB verified, 0 mismatches")
+        if not self.reporting:
+            after = "stress stopped, reporting off"
+        else:
+            after = (f"stress stopped (backoff {self.backoff}): guest RAM "
+                     f"resident in the destination QEMU "
+                     f"{self.rss_stop_mib:.0f} -> {self.rss_end_mib:.0f} MiB "
+                     f"(resident minus what the guest cannot report: "
+                     f"{self.held_mib:.0f} MiB) {self.report_after:.0f}s "
+                     f"later, engine reported {self.reported_mib:.0f} MiB "
+                     f"there")
+        return (f"{self.took:.1f}s, {self.sent_mib:.0f} MiB sent, "
+                f"{self.pages} pages sent in {self.syncs} syncs, source "
+                f"MemFree down to {self.low_mib} MiB; {stress}; {after}")
+
+
+def _migrate(src, uri):
+    """Migrate @src to the QEMU listening on @uri, slowly at first (see
+    MIGRATION_BANDWIDTH); return (seconds, query-migrate's "ram")."""
+    src.qmp.cmd("migrate-set-parameters",
+                **{"max-bandwidth": MIGRATION_BANDWIDTH})
+    t0 = time.monotonic()
+    src.qmp.cmd("migrate", uri=uri)
+    unlimited = False
+    while True:
+        st = src.qmp.cmd("query-migrate")
+        status = st.get("status")
+        if status == "completed":
+            return time.monotonic() - t0, st.get("ram", {})
+        assert status not in ("failed", "cancelled"), \
+            f"migration {status}: {st}"
+        assert time.monotonic() - t0 < 300, \
+            f"migration not done after 300s: {st}"
+        if not unlimited and time.monotonic() - t0 > MIGRATION_SLOW_S:
+            src.qmp.cmd("migrate-set-parameters",
+                        **{"max-bandwidth": 1 << 40})
+            unlimited = True
+        time.sleep(0.2)
+
+
+def _hinting_ran(hint, before, during):
+    """Hinting holds every free block it hands to the host until the
+    migration ends: the source's free memory (MiB, from its ticks before
+    and @during the migration) shows whether it ran. Returns the low."""
+    assert during, "no tick from the source during the migration"
+    low, free0 = min(during), before.num("memfree_kb") >> 10
+    if hint:
+        assert low < free0 // 2, (
+            f"free page hinting did not run: MemFree {free0} MiB "
+            f"before, never below {low} MiB during the migration")
+    else:
+        assert low >= free0 // 2, (
+            f"MemFree fell from {free0} to {low} MiB without hinting")
+    return low
+
+
+def _stop_stress(dst):
+    """Stop the stress on @dst: it frees its memory (verifying it once
+    more). Returns the stress's last tick before the stop, and the first
+    "idle" marker after it."""
+    n = dst.marker_count()
+    stopped_at = _ticks(dst)[-1]
+    dst.send("stop")
+    ended = dst.wait_marker("stress-exit", after=n, timeout=120)
+    _no_mismatch(dst)
+    assert ended.num("rc") == 0, (
+        f"the stress failed on the destination: {ended.raw}; see "
+        f"{dst.dir}/console.log")
+    assert _ticks(dst, n), "the stress printed no final line"
+    return stopped_at, dst.wait_marker("idle", after=n, timeout=60)
+
+
+def _returned_after_stop(dst, rss_stop, idle, r_stop, reporting, t_stop):
+    """Follow @dst's "idle" markers (the first is @idle) until its QEMU
+    has given back what the engine can report (with @reporting), and
+    write one row per marker to after-stop.tsv. @rss_stop: guest RAM
+    resident at the stop (KiB); @r_stop: reported_bytes then. Returns
+    (resident KiB at the end, KiB still reportable, the last marker)."""
+    ram_kib = dst.mem_mib * 1024 + dst.mem_extra_kib
+    rss_end = rss_stop
+    path = os.path.join(dst.dir, "after-stop.tsv")
+    with open(path, "w") as log:
+        log.write("seconds\tram_rss_kib\tvm_rss_kib\theld_kib\tguest\n")
+        while True:
+            held = rss_end - (ram_kib - idle.num("free_big_kb"))
+            log.write(f"{time.monotonic() - t_stop:.1f}\t{rss_end}"
+                      f"\t{dst.rss_kib()}\t{held}\t{idle.raw}\n")
+            if not reporting or (
+                    rss_stop - rss_end >= REPORT_MIN_MIB << 10 and
+                    held <= REPORT_SLACK_MIB << 10):
+                return rss_end, held, idle
+            assert time.monotonic() - t_stop < REPORT_WAIT, (
+                f"no reporting on the destination within {REPORT_WAIT}s: "
+                f"guest RAM resident in QEMU {rss_stop >> 10} -> "
+                f"{rss_end >> 10} MiB, at least {held >> 10} MiB of it "
+                f"reportable; engine reported "
+                f"{(idle.num('reported_bytes') - r_stop) >> 20} MiB since "
+                f"the stop; {idle.raw}; see {path}")
+            idle = dst.wait_marker("idle", after=dst.marker_count(),
+                                   timeout=60)
+            rss_end = _ram_rss_kib(dst)
+
+
 def migration(bz, initrd, hint=True, reporting=True, tag="", ram_fix=True):
     """Live-migrate a guest that runs the data-integrity stress to a second
     QEMU over TCP on 127.0.0.1, with free page hinting and reporting on or
     off. The guest must keep running on the destination, read back every
     word it wrote (before, during and after the migration) and, with
-    reporting on, keep reporting there.
+    reporting on, keep reporting there. Returns a Migration.
     @tag: suffix of the run directories (repeated runs keep their logs).
     @ram_fix: size the RAM so that QEMU 7.2 under TCG migrates it correctly
     (see migration_extra_kib()); False shows QEMU's bug."""
@@ -274,95 +406,28 @@ def migration(bz, initrd, hint=True, reporting=True, tag="", ram_fix=True):
             (bits[F_REPORTING] == "1") == reporting, \
             f"hinting/reporting negotiated: {bits}"
         before = _wait_ticks(src, 5, 120)
+        n_before = len(_ticks(src))
         with dst:
-            src.qmp.cmd("migrate-set-parameters",
-                        **{"max-bandwidth": MIGRATION_BANDWIDTH})
-            n_before = len(_ticks(src))
-            t0 = time.monotonic()
-            src.qmp.cmd("migrate", uri=uri)
-            unlimited = False
-            while True:
-                st = src.qmp.cmd("query-migrate")
-                status = st.get("status")
-                if status == "completed":
-                    break
-                assert status not in ("failed", "cancelled"), \
-                    f"migration {status}: {st}"
-                assert time.monotonic() - t0 < 300, \
-                    f"migration not done after 300s: {st}"
-                if not unlimited and time.monotonic() - t0 > MIGRATION_SLOW_S:
-                    src.qmp.cmd("migrate-set-parameters",
-                                **{"max-bandwidth": 1 << 40})
-                    unlimited = True
-                time.sleep(0.2)
-            took = time.monotonic() - t0
-            ram = st.get("ram", {})
+            took, ram = _migrate(src, uri)
             # A word the migration lost on the source side shows up there
             # first (the stress then stops ticking).
             _no_mismatch(src)
             on_src = _ticks(src)[-1]
-            # Hinting holds every free block it hands to the host until
-            # the migration ends: the source's free memory shows whether
-            # it ran.
-            during = [m.num("memfree_kb") >> 10
-                      for m in _ticks(src)[n_before:]]
-            assert during, "no tick from the source during the migration"
-            low, free0 = min(during), before.num("memfree_kb") >> 10
-            if hint:
-                assert low < free0 // 2, (
-                    f"free page hinting did not run: MemFree {free0} MiB "
-                    f"before, never below {low} MiB during the migration")
-            else:
-                assert low >= free0 // 2, (
-                    f"MemFree fell from {free0} to {low} MiB without "
-                    f"hinting")
+            low = _hinting_ran(hint, before, [
+                m.num("memfree_kb") >> 10 for m in _ticks(src)[n_before:]])
             # The destination carries on where the source stopped; ten
             # ticks are ten rounds, each re-verifying every live word.
             first = dst.wait_marker("tick", timeout=120)
             last = _wait_ticks(dst, 10, 180)
-            # Stop the stress: it frees its memory (verifying it once
-            # more), which the engine must report here.
-            with dst.cond:
-                n = len(dst.markers)
-            r_stop = _ticks(dst)[-1].num("reported_bytes")
             # Guest RAM only: TCG's translation cache grows by tens of MiB
             # as the destination runs code it had not run yet.
-            rss_stop = rss_end = _ram_rss_kib(dst)
-            dst.send("stop")
+            rss_stop = _ram_rss_kib(dst)
             t_stop = time.monotonic()
-            ended = dst.wait_marker("stress-exit", after=n, timeout=120)
-            _no_mismatch(dst)
-            assert ended.num("rc") == 0, (
-                f"the stress failed on the destination: {ended.raw}; see "
-                f"{dst.dir}/console.log")
-            assert _ticks(dst, n), "the stress printed no final line"
-            idle = dst.wait_marker("idle", after=n, timeout=60)
+            stopped_at, idle = _stop_stress(dst)
+            r_stop = stopped_at.num("reported_bytes")
             # The host's view: the destination QEMU gives the memory back.
-            # after-stop.tsv has one row per idle line until it has.
-            log = open(os.path.join(dst.dir, "after-stop.tsv"), "w")
-            log.write("seconds\tram_rss_kib\tvm_rss_kib\theld_kib\tguest\n")
-            ram_kib = dst.mem_mib * 1024 + dst.mem_extra_kib
-            with log:
-                while True:
-                    held = rss_end - (ram_kib - idle.num("free_big_kb"))
-                    log.write(f"{time.monotonic() - t_stop:.1f}\t{rss_end}"
-                              f"\t{dst.rss_kib()}\t{held}\t{idle.raw}\n")
-                    if not reporting or (
-                            rss_stop - rss_end >= REPORT_MIN_MIB << 10 and
-                            held <= REPORT_SLACK_MIB << 10):
-                        break
-                    assert time.monotonic() - t_stop < REPORT_WAIT, (
-                        f"no reporting on the destination within "
-                        f"{REPORT_WAIT}s: guest RAM resident in QEMU "
-                        f"{rss_stop >> 10} -> {rss_end >> 10} MiB, at least "
-                        f"{held >> 10} MiB of it reportable; engine reported "
-                        f"{(idle.num('reported_bytes') - r_stop) >> 20} "
-                        f"MiB since the stop; {idle.raw}; see "
-                        f"{log.name}")
-                    with dst.cond:
-                        seen = len(dst.markers)
-                    idle = dst.wait_marker("idle", after=seen, timeout=60)
-                    rss_end = _ram_rss_kib(dst)
+            rss_end, held, idle = _returned_after_stop(
+                dst, rss_stop, idle, r_stop, reporting, t_stop)
             waited = time.monotonic() - t_stop
             reported = (idle.num("reported_bytes") - r_stop) / 2**20
             # The guest's view agrees (a kernel without the engine's
@@ -375,35 +440,16 @@ def migration(bz, initrd, hint=True, reporting=True, tag="", ram_fix=True):
             assert not bad, "kernel problems:\n" + "\n".join(bad[:10])
             dst.quit()
         src.quit()
-    pages = ram.get("normal", 0) + ram.get("duplicate", 0)
-    return {"took": took, "sent_mib": ram.get("transferred", 0) / 2**20,
-            "pages": pages, "syncs": ram.get("dirty-sync-count", 0),
-            "low_mib": low,
-            "src": on_src, "dst_first": first, "dst_last": last,
-            "verified_mib": (last.num("verified_bytes")
-                             - before.num("verified_bytes")) / 2**20,
-            "reported_mib": reported,
-            "report_after": waited, "backoff": int(last.fields["backoff"]),
-            "rss_stop": rss_stop / 1024, "rss_end": rss_end / 1024,
-            "held": held / 1024,
-            "reporting": reporting}
-
-
-def describe_migration(r):
-    return (f"{r['took']:.1f}s, {r['sent_mib']:.0f} MiB sent, "
-            f"{r['pages']} pages sent in {r['syncs']} syncs, source "
-            f"MemFree down to {r['low_mib']} MiB; stress at "
-            f"{r['src'].fields['seconds']}s on the source, then "
-            f"{r['dst_first'].fields['seconds']}..."
-            f"{r['dst_last'].fields['seconds']}s on the destination, "
-            f"{r['verified_mib']:.0f} MiB verified, 0 mismatches; "
-            + (f"stress stopped (backoff {r['backoff']}): guest RAM "
-               f"resident in the destination QEMU {r['rss_stop']:.0f} -> "
-               f"{r['rss_end']:.0f} MiB (resident minus what the guest "
-               f"cannot report: {r['held']:.0f} MiB) "
-               f"{r['report_after']:.0f}s later, engine reported "
-               f"{r['reported_mib']:.0f} MiB there" if r["reporting"] else
-               "stress stopped, reporting off"))
+    return Migration(
+        took=took, sent_mib=ram.get("transferred", 0) / 2**20,
+        pages=ram.get("normal", 0) + ram.get("duplicate", 0),
+        syncs=ram.get("dirty-sync-count", 0), low_mib=low,
+        src=on_src, dst_first=first, dst_last=last,
+        verified_mib=(last.num("verified_bytes")
+                      - before.num("verified_bytes")) / 2**20,
+        reporting=reporting, backoff=int(last.fields["backoff"]),
+        rss_stop_mib=rss_stop / 1024, rss_end_mib=rss_end / 1024,
+        held_mib=held / 1024, report_after=waited, reported_mib=reported)
 
 
 def _when(m, mib):
@@ -560,7 +606,7 @@ def migration_runs(bz, initrd, runs=3, ram_fix=True, tag=""):
                 r = migration(bz, initrd, hint=hint, reporting=reporting,
                               tag=name, ram_fix=ram_fix)
                 passed += 1
-                say(f"      ok   {describe_migration(r)}")
+                say(f"      ok   {r.describe()}")
             except (AssertionError, HarnessError, OSError) as e:
                 first = (str(e).strip().splitlines() or [repr(e)])[0]
                 say(f"      FAIL {first[:160]}")
