@@ -195,26 +195,22 @@ class Bench:
             step(f"time to return{' and footprint' if fp else ''}: "
                  f"{mem // 2} MiB {workload} freed in a {mem} MiB guest, "
                  f"{self.reps} rounds of {'/'.join(cfgs)}")
-            res = {c: [] for c in cfgs}
-            for rep in range(self.reps):
-                for cfg in cfgs:
-                    r = run_return(self.kernels, self.initrd, cfg, workload,
-                                   mem, 30, footprint=fp)
-                    res[cfg].append(r)
-                    self.raw.append(["return", workload, mem, cfg, rep,
-                                     r.t50, r.t90, r.freed_mib,
-                                     r.returned_mib,
-                                     r.rss_idle_mib,
-                                     r.rss_after_mib])
-                    say(f"  round {rep + 1} {cfg:8s}: 50% {_secs(r.t50)}, "
-                        f"90% {_secs(r.t90)}"
-                        + (f"; RSS idle {r.rss_idle_mib:.0f} MiB, "
-                           f"{FOOTPRINT_S} s after the free "
-                           f"{r.rss_after_mib:.0f} MiB" if fp else ""))
-                    if rep == 0 and cfg != "off":
-                        measure.save(r, f"bench-return-{workload}-{cfg}",
-                                     f"{cfg}: {mem // 2} MiB {workload} "
-                                     f"freed ({r.accel.upper()})")
+            def run(cfg, rep, workload=workload, fp=fp):
+                r = run_return(self.kernels, self.initrd, cfg, workload,
+                               mem, 30, footprint=fp)
+                if rep == 0 and cfg != "off":
+                    measure.save(r, f"bench-return-{workload}-{cfg}",
+                                 f"{cfg}: {mem // 2} MiB {workload} "
+                                 f"freed ({r.accel.upper()})")
+                return r
+
+            def footprint(r):
+                return [r.rss_idle_mib, r.rss_after_mib], (
+                    f"; RSS idle {r.rss_idle_mib:.0f} MiB, {FOOTPRINT_S} s "
+                    f"after the free {r.rss_after_mib:.0f} MiB")
+            res = self.interleaved("return", cfgs, self.reps, run,
+                                   key=[workload, mem],
+                                   extra=footprint if fp else None)
             results[workload] = res
             for cfg in ("upstream", "ours"):
                 rs = res[cfg]
@@ -328,18 +324,11 @@ class Bench:
         for mem in sizes:
             if mem in ret:
                 continue
-            res = {c: [] for c in ("upstream", "ours")}
-            for rep in range(reps):
-                for cfg in res:
-                    r = run_return(self.kernels, self.initrd, cfg, "anon",
-                                   mem, 60)
-                    res[cfg].append(r)
-                    self.raw.append(["scaling-return", "anon", mem, cfg, rep,
-                                     r.t50, r.t90, r.freed_mib,
-                                     r.returned_mib])
-                    say(f"  {mem} MiB round {rep + 1} {cfg:8s}: 90% back "
-                        f"after {_secs(r.t90)}")
-            ret[mem] = res
+            ret[mem] = self.interleaved(
+                "scaling-return", ("upstream", "ours"), reps,
+                lambda cfg, rep, mem=mem: run_return(
+                    self.kernels, self.initrd, cfg, "anon", mem, 60),
+                key=["anon", mem], label=f"{mem} MiB ")
         for cfg in ("upstream", "ours"):
             for mem in sizes:
                 self.row(f"scaling: seconds until 90% of {mem // 2} MiB is "
@@ -351,18 +340,23 @@ class Bench:
             self.pf_rows({"on": res}, label=f", {mem} MiB guest")
 
 
-    def interleaved(self, what, cfgs, reps, run):
-        """@reps rounds of run(cfg) for each of @cfgs, interleaved; the
-        results per configuration."""
+    def interleaved(self, what, cfgs, reps, run, key=(), extra=None,
+                    label=""):
+        """@reps rounds of run(cfg, round) (a measure.Return) for each of
+        @cfgs, interleaved; the results per configuration. Each run is a
+        raw row [@what, *@key, cfg, round, t50, t90, freed, returned] and
+        a line; extra(result), if given, returns more raw columns and a
+        note for the line."""
         res = {c: [] for c in cfgs}
         for rep in range(reps):
             for cfg in cfgs:
-                r = run(cfg)
+                r = run(cfg, rep)
                 res[cfg].append(r)
-                self.raw.append([what, cfg, rep, r.t50, r.t90,
-                                 r.freed_mib, r.returned_mib])
-                say(f"  round {rep + 1} {cfg:8s}: 50% {_secs(r.t50)}, "
-                    f"90% {_secs(r.t90)}")
+                cols, note = extra(r) if extra else ([], "")
+                self.raw.append([what, *key, cfg, rep, r.t50, r.t90,
+                                 r.freed_mib, r.returned_mib, *cols])
+                say(f"  {label}round {rep + 1} {cfg:8s}: 50% "
+                    f"{_secs(r.t50)}, 90% {_secs(r.t90)}{note}")
         return res
 
     # 7
@@ -371,7 +365,7 @@ class Bench:
              f"booted with {ORDER0}, {self.reps} rounds of upstream/ours; "
              f"then the engine's tracking_bytes at order 0")
         res = self.interleaved("order0-return", ("upstream", "ours"),
-                               self.reps, lambda cfg: run_return(
+                               self.reps, lambda cfg, rep: run_return(
                                    self.kernels, self.initrd, cfg, "tmpfs",
                                    mem, 30, append=ORDER0, tag="-order0"))
         for cfg, rs in res.items():
@@ -403,7 +397,7 @@ class Bench:
         step(f"arm64, 64 KiB pages (virt, TCG): {mib} MiB tmpfs freed in a "
              f"{mem} MiB guest, {self.reps} rounds of upstream/ours")
         res = self.interleaved("arm64-64k-return", ("upstream", "ours"),
-                               self.reps, lambda cfg: run_return(
+                               self.reps, lambda cfg, rep: run_return(
                                    kernels, initrd, cfg, "tmpfs", mem, 60,
                                    mib=mib, machine="virt", tag="-arm64"))
         for cfg, rs in res.items():

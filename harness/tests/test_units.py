@@ -11,8 +11,8 @@ import time
 import unittest
 import xml.etree.ElementTree as ET
 
-from harness import (background, churn, initramfs, interop, kernel, libvirt,
-                     series, vm)
+from harness import (background, bench, churn, initramfs, interop, kernel,
+                     libvirt, measure, series, vm)
 from harness.common import HarnessError
 
 
@@ -519,6 +519,28 @@ class BackgroundBuildsTest(unittest.TestCase):
         b.join()
         self.assertEqual(seen, [(19, "19")])
         self.assertLess(os.getpriority(os.PRIO_PROCESS, 0), 19)
+
+
+class BenchInterleavedTest(unittest.TestCase):
+    def test_rounds_interleave_and_rows(self):
+        """Round after round, every configuration once per round; one raw
+        row per run with the key, the configuration, the round and the
+        extra columns."""
+        b = bench.Bench({}, "", quick=True, only=None)
+        seen = []
+
+        def run(cfg, rep):
+            seen.append((cfg, rep))
+            return measure.Return(accel="tcg", booted_s=1.0, freed_mib=100,
+                                  rss_peak_mib=900, t50=0.5, t90=0.9,
+                                  free_t=10.0, limit=30, samples=[],
+                                  returned_mib=95, rss_idle_mib=7)
+        res = b.interleaved("w", ("a", "b"), 2, run, key=["k", 1],
+                            extra=lambda r: ([r.rss_idle_mib], "; note"))
+        self.assertEqual(seen, [("a", 0), ("b", 0), ("a", 1), ("b", 1)])
+        self.assertEqual(len(res["a"]), 2)
+        self.assertEqual(res["a"][0].pct, 95.0)
+        self.assertEqual(b.raw[1], ["w", "k", 1, "b", 0, 0.5, 0.9, 100, 95, 7])
 
 
 class LibvirtTest(unittest.TestCase):
