@@ -119,7 +119,7 @@ class DiscardWatch:
         @limit_s); return how long after the call that was."""
         t0 = self.vm.now()
         while True:
-            self.vm._check_alive()
+            self.vm.check_alive()
             now = self.vm.now()
             if now - max(self.quiet_since(), t0) >= quiet_s or \
                     now - t0 >= limit_s:

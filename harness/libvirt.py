@@ -172,9 +172,9 @@ class Daemon:
 
 
 class Guest:
-    """A domain started by libvirt, seen as harness/measure.py's
-    watch_return() sees a guest: markers from the data port, QEMU's RSS,
-    the balloon's statistics."""
+    """A domain started by libvirt, as measure.watch_return() watches a
+    guest (measure.Watched): markers from the data port, QEMU's RSS, the
+    balloon's statistics."""
 
     accel = "tcg"
 
@@ -250,7 +250,7 @@ class Guest:
         with open(self.console_path, errors="replace") as f:
             return f.read()
 
-    def _check_alive(self):
+    def check_alive(self):
         if self.pid and os.path.exists(f"/proc/{self.pid}"):
             if time.monotonic() > self.deadline:
                 raise HarnessError(f"domain {self.name} did not finish "
@@ -269,7 +269,7 @@ class Guest:
                     if m.event == event:
                         return m
                 self.cond.wait(0.2)
-            self._check_alive()
+            self.check_alive()
             if time.monotonic() > limit:
                 raise HarnessError(f"no '{event}' from domain {self.name} "
                                    f"within {timeout}s; console:\n"

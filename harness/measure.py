@@ -11,10 +11,39 @@ import csv
 import dataclasses
 import os
 import time
+import typing
 
 from .common import OUT, HarnessError, ensure_dir, say
 
 SAMPLE_PERIOD = 0.25
+
+
+class Watched(typing.Protocol):
+    """What watch_return() needs of a guest: vm.VM (a QEMU the harness
+    started) and libvirt.Guest (a domain libvirt started) are two."""
+    accel: str              # "kvm" or "tcg"
+    timeout: float          # seconds the guest may take to boot
+
+    def check_alive(self):
+        """Raise HarnessError if the guest's QEMU has gone."""
+
+    def now(self):
+        """Seconds since the guest's QEMU started."""
+
+    def wait_marker(self, event, timeout=None):
+        """The first data-channel marker @event (vm.Marker)."""
+
+    def latest(self):
+        """{event: its latest marker} so far."""
+
+    def rss_kib(self):
+        """The QEMU process's resident memory, None once it has gone."""
+
+    def enable_guest_stats(self, period=1):
+        """Let the host poll the balloon's statistics every @period s."""
+
+    def guest_stats(self):
+        """The balloon's last statistics ({"stat-free-memory": bytes})."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,9 +91,9 @@ def _guest_free_mib(vm):
     return v / 2**20 if v is not None and v >= 0 else None
 
 
-def watch_return(vm, limit=60, live=True, tail_s=3.0, stats=True,
+def watch_return(vm: Watched, limit=60, live=True, tail_s=3.0, stats=True,
                  min_after=0.0):
-    """Drive a VM that runs the demo job; return a Return.
+    """Drive a guest that runs the demo job; return a Return.
 
     The "returned" memory is the drop of the QEMU process's RSS below its
     peak between "allocated" and "freed"; its target is what the guest
@@ -86,7 +115,7 @@ def watch_return(vm, limit=60, live=True, tail_s=3.0, stats=True,
     last_print = -1.0
     phase = "boot"
     while True:
-        vm._check_alive()
+        vm.check_alive()
         t = vm.now()
         rss = vm.rss_kib()
         if rss is None:

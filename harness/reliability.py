@@ -180,7 +180,7 @@ def _balloon_to(vm, mib, timeout=60):
         if time.monotonic() > deadline:
             raise HarnessError(f"balloon stuck at {actual} MiB, target "
                                f"{mib} MiB")
-        vm._check_alive()
+        vm.check_alive()
         time.sleep(0.5)
 
 

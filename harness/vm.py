@@ -418,12 +418,12 @@ class VM:
                 self.proc.wait(5)
             except subprocess.TimeoutExpired:
                 pass
-            self._check_alive()
+            self.check_alive()
             raise
 
     def _connect(self, path):
         while True:
-            self._check_alive()
+            self.check_alive()
             if os.path.exists(path):
                 s = socket.socket(socket.AF_UNIX)
                 try:
@@ -537,7 +537,7 @@ class VM:
             return f"(vCPU state incomplete: {e}; {path})"
         return f"(vCPU state in {path})"
 
-    def _check_alive(self):
+    def check_alive(self):
         """Raise a precise error if QEMU is gone or the guest has died."""
         if self.proc.poll() is None:
             if time.monotonic() > self.deadline:
@@ -592,7 +592,7 @@ class VM:
                     f"guest '{self.name}': the job ended ({done[0].raw}) "
                     f"without '{event}'. Last console lines:\n"
                     f"{self.console_tail()}")
-            self._check_alive()
+            self.check_alive()
             if limit and time.monotonic() > limit:
                 raise HarnessError(f"no '{event}' from guest '{self.name}' "
                                    f"within {timeout}s "
