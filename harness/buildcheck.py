@@ -71,7 +71,7 @@ CONFIG_VM_EVENT_COUNTERS=y
 # HIGHMEM: a guest of more than 896 MiB, so that memory above the kernel's
 # direct map (ZONE_HIGHMEM) is reported too. No ACPI (a fifth of the
 # kernel's objects): the guest finds PCI and its CPUs through the BIOS
-# tables, and its init ends the run with a reboot (vm.FOREIGN).
+# tables, and its init ends the run with a reboot (qemu.FOREIGN).
 FLATMEM_FRAGMENT = KUNIT_GUEST_FRAGMENT + """CONFIG_FLATMEM_MANUAL=y
 CONFIG_FLATMEM=y
 CONFIG_SERIAL_8250=y

@@ -23,7 +23,8 @@ from . import (background, buildcheck, churn, initramfs, interop,
                kernel, libvirt, measure, reliability, series)
 from .build import build_all, prepare as build_prepare
 from .common import BUILD, LOGS, REPO, HarnessError, say, step
-from .vm import MACHINES, VM, splats
+from .qemu import MACHINES
+from .vm import VM, splats
 
 PY = sys.executable
 

@@ -506,7 +506,7 @@ def rebind(bz, initrd, tag="", kasan=False, machine="q35", rounds=6):
     """Unbind and rebind virtio_balloon @rounds times at different points
     of reporting a free; as in unplug(), one block per report.
     @tag: suffix of the run directory. @kasan: the kernel has KASAN (see
-    _free_kb()). @machine: see vm.MACHINES."""
+    _free_kb()). @machine: see qemu.MACHINES."""
     vm = VM(f"rebind{tag}", bz, initrd, job="rebind", mem_mib=GUEST_MIB,
             params={"mib": REBIND_MIB, "rounds": rounds}, timeout=600,
             append="page_reporting.capacity=1", machine=machine)

@@ -10,7 +10,6 @@ Host figures come from the QEMU process (/proc/PID/status) and from QMP,
 never from the guest console alone.
 """
 
-import dataclasses
 import json
 import os
 import re
@@ -21,9 +20,11 @@ import subprocess
 import threading
 import time
 
+from . import qemu
 from .common import BUILD, HarnessError, die_with_parent, ensure_dir, tail
 
-QEMU = "qemu-system-x86_64"
+from .qemu import QEMU
+
 _accel = None
 # Every live VM, so that an interrupted harness still kills them all.
 _live = set()
@@ -190,54 +191,6 @@ def process_rss_kib(pid):
     return None
 
 
-def host_tsc_khz():
-    """The host CPU's clock in kHz ("cpu MHz" of /proc/cpuinfo), or None."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("cpu MHz"):
-                    return int(float(line.split(":")[1]) * 1000)
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
-# The machines a guest runs on: the balloon device each one takes, and the
-# transport the guest then binds it through (the driver of its parent).
-MACHINES = {
-    "q35": ("virtio-balloon-pci", "virtio-pci"),
-    "microvm": ("virtio-balloon-device", "virtio-mmio"),
-    "virt": ("virtio-balloon-pci", "virtio-pci"),
-    "pc-i386": ("virtio-balloon-pci", "virtio-pci"),
-    "pseries": ("virtio-balloon-pci", "virtio-pci"),
-}
-
-
-@dataclasses.dataclass(frozen=True)
-class Emulated:
-    """A machine of another architecture than the host's."""
-    qemu: str           # its QEMU
-    mtype: str          # its -M
-    console: str        # the guest's console
-    # The guest's data channel: a virtio console where the machine has
-    # one UART (its name in the guest), else ttyS1 (None).
-    data: str = None
-    cpu: str = "max"    # -cpu (None: the machine's default)
-    # How the guest's init ends the run: "poweroff", or "reboot" where the
-    # guest kernel has no power-off path (i386 without ACPI); QEMU runs
-    # with -no-reboot, so it exits either way.
-    exit: str = "poweroff"
-
-
-FOREIGN = {
-    "virt": Emulated("qemu-system-aarch64", "virt", "ttyAMA0", "hvc0"),
-    "pc-i386": Emulated("qemu-system-i386", "pc", "ttyS0", exit="reboot"),
-    "pseries": Emulated("qemu-system-ppc64", "pseries", "hvc0", "hvc1",
-                        cpu=None),
-}
-NATIVE = Emulated(QEMU, None, "ttyS0")
-
-
 def run_dir(name):
     """Where the guest run @name keeps its console, QMP socket and logs."""
     return os.path.join(BUILD, "runs", name)
@@ -246,144 +199,35 @@ def run_dir(name):
 class VM:
     """One guest run. Use as a context manager: QEMU is killed on exit."""
 
-    def __init__(self, name, kernel, initrd, job="boot", mem_mib=2048,
-                 smp=2, reporting=True, params=None, balloon_props=None,
-                 qemu_args=None, append="", timeout=300, balloon=True,
-                 numa_nodes=1, kunit=False, cpu=None, machine="q35",
-                 mem_opts="", mem_extra_kib=0, balloon_port=None):
-        if machine not in MACHINES:
-            raise HarnessError(f"unknown machine {machine!r}; one of "
-                               + ", ".join(sorted(MACHINES)))
+    def __init__(self, name, kernel, initrd, **guest):
+        """@guest: the fields of qemu.Guest besides @kernel and @initrd."""
+        self.spec = qemu.Guest(kernel, initrd, **guest)
         self.name = name
-        # q35: the balloon on virtio-pci; microvm: on virtio-mmio, the
-        # transport of microVM hosts.
-        self.machine = machine
-        self.kernel, self.initrd = kernel, initrd
-        self.job, self.mem_mib, self.smp = job, mem_mib, smp
-        self.reporting = reporting
-        self.balloon = balloon
-        # KUnit suites run at boot only where a check wants them: the
-        # engine's suite registers a fake device and reports all memory,
-        # which a demo or benchmark guest must not pay for.
-        self.kunit = kunit
-        self.numa_nodes = numa_nodes
-        # None: the host's CPU under KVM, "max" under TCG.
-        self.cpu = cpu
-        # Appended to -m, e.g. ",slots=2,maxmem=2G" for memory hotplug.
-        self.mem_opts = mem_opts
-        # KiB of RAM added to mem_mib (see interop.migration_extra_kib()).
-        self.mem_extra_kib = mem_extra_kib
-        # The id of a PCIe root port to put the balloon behind, so that
-        # the host can unplug it (q35's root complex has no hotplug).
-        self.balloon_port = balloon_port
-        self.params = params or {}
-        self.balloon_props = balloon_props or {}
-        self.qemu_args = list(qemu_args or [])
-        self.qemu_args += os.environ.get("PR_QEMU_EXTRA", "").split()
-        self.append = append
-        self.timeout = timeout
+        self.timeout = self.spec.timeout
         self.dir = run_dir(name)
         self.proc = None
         self.qmp = None
-        self.host = FOREIGN.get(machine, NATIVE)
         # Another architecture than the host's is always emulated.
-        self.accel = detect_accel() if machine not in FOREIGN else "tcg"
+        self.accel = (detect_accel() if self.spec.machine not in
+                      qemu.FOREIGN else "tcg")
         self.markers = []
         self.lines = []
         self.cond = threading.Condition()
 
-    # --- life cycle
-
-    def cmdline(self):
-        args = [f"console={self.host.console}", "panic=-1", "oops=panic",
-                f"pr.job={self.job}"]
-        if self.host.data:
-            args.append(f"pr.data={self.host.data}")
-        if self.host.exit != "poweroff":
-            args.append(f"pr.exit={self.host.exit}")
-        if not self.kunit:
-            args.append("kunit.enable=0")
-        khz = host_tsc_khz() if self.machine == "microvm" else None
-        if khz:
-            # microvm has no HPET or ACPI PM timer to calibrate the TSC
-            # against, and calibrating against the PIT under TCG fails on
-            # a busy host: the guest then hangs in early boot. Under TCG
-            # the guest's TSC is the host's.
-            args.append(f"tsc_early_khz={khz}")
-        args += [f"pr.{k}={v}" for k, v in self.params.items()]
-        if self.append:
-            args.append(self.append)
-        return " ".join(args)
-
-    def _mem_size(self):
-        if self.mem_extra_kib:
-            return f"{self.mem_mib * 1024 + self.mem_extra_kib}K"
-        return f"{self.mem_mib}M"
+    # The guest's description, as callers read it.
+    machine = property(lambda self: self.spec.machine)
+    mem_mib = property(lambda self: self.spec.mem_mib)
+    mem_extra_kib = property(lambda self: self.spec.mem_extra_kib)
 
     def balloon_device(self):
-        """Properties of the balloon device, typed as QMP's device_add
-        takes them (booleans, not "on"/"off")."""
-        props = {"id": "balloon0", "free-page-reporting": self.reporting}
-        if self.balloon_port:
-            props["bus"] = self.balloon_port
-        for k, v in self.balloon_props.items():
-            props[k] = {"on": True, "off": False}.get(v, v)
-        return props
+        """The balloon device's properties (see qemu.balloon_device())."""
+        return qemu.balloon_device(self.spec)
+
+    # --- life cycle
 
     def qemu_cmd(self):
-        def text(v):
-            return ("on" if v else "off") if isinstance(v, bool) else v
-        dev = MACHINES[self.machine][0] + "," + ",".join(
-            f"{k}={text(v)}" for k, v in self.balloon_device().items())
-        cpu = self.cpu or ("host" if self.accel == "kvm" else self.host.cpu)
-        d = self.dir
-        extra = ["-device", dev] if self.balloon else []
-        if self.balloon_port:
-            extra[:0] = ["-device", f"pcie-root-port,id={self.balloon_port}"
-                         ",chassis=1"]
-        if self.numa_nodes > 1:
-            # Equal nodes, vCPUs spread round-robin.
-            size = self.mem_mib // self.numa_nodes
-            for n in range(self.numa_nodes):
-                cpus = [c for c in range(self.smp) if c % self.numa_nodes == n]
-                extra += ["-object", f"memory-backend-ram,id=mem{n},size={size}M",
-                          "-numa", f"node,nodeid={n},memdev=mem{n}"
-                          + "".join(f",cpus={c}" for c in cpus)]
-        # One socket per node: a last-level cache shared across nodes is
-        # a topology the kernel warns about.
-        smp = str(self.smp)
-        if self.numa_nodes > 1:
-            smp += f",sockets={self.numa_nodes}"
-        if self.machine == "microvm":
-            if self.balloon_port or self.mem_opts or self.numa_nodes > 1:
-                raise HarnessError("microvm has no PCIe root port, memory "
-                                   "hotplug or NUMA nodes")
-            # microvm makes only the first -serial a port (COM1); the data
-            # channel is a second ISA port, ttyS1 in the guest.
-            data = ["-device", "isa-serial,chardev=data,iobase=0x2f8,irq=3",
-                    # QEMU's virtio-mmio is legacy (version 1) by default;
-                    # microVM hosts offer version 2, as PCI does.
-                    "-global", "virtio-mmio.force-legacy=false"]
-        elif self.host.data:
-            data = ["-device", "virtio-serial-pci,id=vser0",
-                    "-device", "virtconsole,chardev=data"]
-        else:
-            data = ["-serial", "chardev:data"]
-        return [self.host.qemu, "-accel", self.accel,
-                "-M", self.host.mtype or self.machine,
-                ] + (["-cpu", cpu] if cpu else []) + [
-                "-smp", smp, "-m", self._mem_size() + self.mem_opts,
-                "-nodefaults", "-display", "none", "-no-reboot",
-                "-kernel", self.kernel, "-initrd", self.initrd,
-                "-append", self.cmdline(),
-                "-chardev", f"socket,id=qmp,path={d}/qmp.sock,server=on,wait=off",
-                "-mon", "chardev=qmp,mode=control",
-                "-chardev", f"file,id=con,path={d}/console.log",
-                "-serial", "chardev:con",
-                # wait=on: the guest does not start before the harness
-                # listens, so no line of the data channel is lost.
-                "-chardev", f"socket,id=data,path={d}/data.sock,server=on,wait=on",
-                ] + data + extra + self.qemu_args
+        return qemu.command(self.spec, self.dir, self.accel,
+                            extra=os.environ.get("PR_QEMU_EXTRA", "").split())
 
     def __enter__(self):
         self.start()
@@ -525,7 +369,7 @@ class VM:
         hmp = ["info cpus", "info registers -a"]
         # info lapic takes an APIC ID: 0..smp-1 with one thread per core
         # and one core per socket, QEMU's default for -smp N.
-        hmp += [f"info lapic {i}" for i in range(self.smp)]
+        hmp += [f"info lapic {i}" for i in range(self.spec.smp)]
         try:
             with open(path, "w") as f:
                 for c in hmp:
@@ -545,7 +389,7 @@ class VM:
                 self.stop()
                 raise HarnessError(
                     f"guest '{self.name}' did not finish within "
-                    f"{self.timeout}s (job {self.job}); QEMU killed "
+                    f"{self.timeout}s (job {self.spec.job}); QEMU killed "
                     f"{state}. Last console lines:\n{self.console_tail()}")
             return
         con = self.console()
@@ -623,8 +467,8 @@ class VM:
         of private anonymous mappings of that size is not the number of
         RAM blocks (a DIMM of the same size; shared or file-backed RAM is
         not looked for)."""
-        if self.numa_nodes > 1:
-            size = self.mem_mib // self.numa_nodes * 1024  # as qemu_cmd()
+        if self.spec.numa_nodes > 1:
+            size = self.mem_mib // self.spec.numa_nodes * 1024  # as qemu_cmd()
         else:
             size = self.mem_mib * 1024 + self.mem_extra_kib
         rss, found, match = 0, 0, False
@@ -643,7 +487,7 @@ class VM:
                         rss += int(rest.split()[0])
         except OSError:
             return None
-        return rss if found == self.numa_nodes else None
+        return rss if found == self.spec.numa_nodes else None
 
     def enable_guest_stats(self, period=1):
         self.qmp.cmd("qom-set", path="/machine/peripheral/balloon0",

@@ -12,7 +12,7 @@ import unittest
 import xml.etree.ElementTree as ET
 
 from harness import (background, bench, churn, initramfs, interop, kernel,
-                     libvirt, measure, series, vm)
+                     libvirt, measure, qemu, series, vm)
 from harness.common import HarnessError
 
 
@@ -278,15 +278,25 @@ class HangStateTest(unittest.TestCase):
             self.assertIn("QEMU gone", v.save_hang_state())
 
 
+def _cmd(accel="tcg", **guest):
+    return qemu.command(qemu.Guest("bz", "initrd", **guest), "/run", accel)
+
+
+def _cmdline(**guest):
+    return qemu.cmdline(qemu.Guest("bz", "initrd", **guest)).split()
+
+
 class MachineTest(unittest.TestCase):
     def test_q35_balloon_on_pci(self):
-        cmd = vm.VM("unit", "bz", "initrd").qemu_cmd()
+        cmd = _cmd()
         self.assertEqual(cmd[cmd.index("-M") + 1], "q35")
         self.assertEqual(cmd.count("-serial"), 2)
         self.assertTrue(any(a.startswith("virtio-balloon-pci,") for a in cmd))
+        self.assertIn("socket,id=qmp,path=/run/qmp.sock,server=on,wait=off",
+                      cmd)
 
     def test_microvm_balloon_on_mmio(self):
-        cmd = vm.VM("unit", "bz", "initrd", machine="microvm").qemu_cmd()
+        cmd = _cmd(machine="microvm")
         self.assertEqual(cmd[cmd.index("-M") + 1], "microvm")
         # The console is COM1; the data channel a second ISA port.
         self.assertEqual(cmd.count("-serial"), 1)
@@ -294,15 +304,15 @@ class MachineTest(unittest.TestCase):
         self.assertIn("virtio-mmio.force-legacy=false", cmd)
         self.assertTrue(any(a.startswith("virtio-balloon-device,")
                             for a in cmd))
+        self.assertIn("tsc_early_khz=2000000",
+                      qemu.cmdline(qemu.Guest("bz", "i", machine="microvm"),
+                                   tsc_khz=2000000).split())
 
     def test_microvm_refuses_what_it_lacks(self):
-        with self.assertRaisesRegex(HarnessError, "microvm has no"):
-            vm.VM("unit", "bz", "initrd", machine="microvm",
-                  numa_nodes=2).qemu_cmd()
-        v = vm.VM("unit", "bz", "initrd", machine="microvm")
-        v.balloon_port = "rp0"
-        with self.assertRaisesRegex(HarnessError, "microvm has no"):
-            v.qemu_cmd()
+        for bad in ({"numa_nodes": 2}, {"balloon_port": "rp0"},
+                    {"mem_opts": ",slots=2,maxmem=2G"}):
+            with self.assertRaisesRegex(HarnessError, "microvm has no"):
+                qemu.Guest("bz", "initrd", machine="microvm", **bad)
 
     def test_arm64_virt_data_on_a_virtio_console(self):
         v = vm.VM("unit", "Image", "initrd", machine="virt")
@@ -314,22 +324,47 @@ class MachineTest(unittest.TestCase):
         # virt has one UART: the console; the data channel is hvc0.
         self.assertEqual(cmd.count("-serial"), 1)
         self.assertIn("virtconsole,chardev=data", cmd)
-        self.assertIn("console=ttyAMA0", v.cmdline().split())
-        self.assertIn("pr.data=hvc0", v.cmdline().split())
+        self.assertIn("console=ttyAMA0", _cmdline(machine="virt"))
+        self.assertIn("pr.data=hvc0", _cmdline(machine="virt"))
         self.assertTrue(any(a.startswith("virtio-balloon-pci,") for a in cmd))
 
     def test_i386_and_pseries(self):
-        cmd = vm.VM("unit", "bz", "initrd", machine="pc-i386").qemu_cmd()
+        cmd = _cmd(machine="pc-i386")
         self.assertEqual(cmd[:1] + cmd[cmd.index("-M") + 1:][:1],
                          ["qemu-system-i386", "pc"])
         self.assertEqual(cmd.count("-serial"), 2)
-        v = vm.VM("unit", "vmlinux", "initrd", machine="pseries")
-        cmd = v.qemu_cmd()
+        # No ACPI in the i386 kernel: its init reboots to end the run.
+        self.assertIn("pr.exit=reboot", _cmdline(machine="pc-i386"))
+        self.assertNotIn("pr.exit=reboot", _cmdline())
+        cmd = _cmd(machine="pseries")
         self.assertEqual(cmd[0], "qemu-system-ppc64")
         # The machine's own CPU; the console is hvc0, the data hvc1.
         self.assertNotIn("-cpu", cmd)
-        self.assertIn("console=hvc0", v.cmdline().split())
-        self.assertIn("pr.data=hvc1", v.cmdline().split())
+        self.assertIn("console=hvc0", _cmdline(machine="pseries"))
+        self.assertIn("pr.data=hvc1", _cmdline(machine="pseries"))
+
+    def test_cpu_numa_and_params(self):
+        self.assertEqual(_cmd("kvm")[_cmd("kvm").index("-cpu") + 1], "host")
+        self.assertEqual(_cmd()[_cmd().index("-cpu") + 1], "max")
+        cmd = _cmd(numa_nodes=2, smp=2, mem_mib=2048)
+        self.assertEqual(cmd[cmd.index("-smp") + 1], "2,sockets=2")
+        self.assertIn("node,nodeid=1,memdev=mem1,cpus=1", cmd)
+        self.assertIn("memory-backend-ram,id=mem0,size=1024M", cmd)
+        line = _cmdline(params={"mib": 64}, append="x=1", kunit=True)
+        self.assertEqual(line[-2:], ["pr.mib=64", "x=1"])
+        self.assertNotIn("kunit.enable=0", line)
+
+    def test_balloon_device_behind_a_port(self):
+        g = qemu.Guest("bz", "initrd", balloon_port="rp1", reporting=False,
+                       balloon_props={"free-page-hint": "on"})
+        self.assertEqual(qemu.balloon_device(g), {
+            "id": "balloon0", "free-page-reporting": False, "bus": "rp1",
+            "free-page-hint": True})
+        cmd = qemu.command(g, "/run", "tcg")
+        self.assertLess(cmd.index("pcie-root-port,id=rp1,chassis=1"),
+                        cmd.index("virtio-balloon-pci,id=balloon0,"
+                                  "free-page-reporting=off,bus=rp1,"
+                                  "free-page-hint=on"))
 
     def test_unknown_machine(self):
         with self.assertRaisesRegex(HarnessError, "unknown machine 'pc'"):
@@ -337,16 +372,13 @@ class MachineTest(unittest.TestCase):
 
 
 class RamSizeTest(unittest.TestCase):
-    def _m(self, v):
-        cmd = v.qemu_cmd()
-        return cmd[cmd.index("-m") + 1]
-
     def test_plain_and_extra(self):
-        v = vm.VM("unit", "bz", "initrd", mem_mib=1024)
-        self.assertEqual(self._m(v), "1024M")
-        v.mem_extra_kib = 8
-        v.mem_opts = ",slots=2,maxmem=4G"
-        self.assertEqual(self._m(v), "1048584K,slots=2,maxmem=4G")
+        cmd = _cmd(mem_mib=1024)
+        self.assertEqual(cmd[cmd.index("-m") + 1], "1024M")
+        cmd = _cmd(mem_mib=1024, mem_extra_kib=8,
+                   mem_opts=",slots=2,maxmem=4G")
+        self.assertEqual(cmd[cmd.index("-m") + 1],
+                         "1048584K,slots=2,maxmem=4G")
 
     def test_ram_rss_counts_the_ram_mapping_only(self):
         # Stand in for QEMU: this process, with one private anonymous
@@ -369,12 +401,12 @@ class RamSizeTest(unittest.TestCase):
             self.assertEqual(libc.mprotect(base, page, 0), 0)
             self.assertEqual(libc.mprotect(base + page + size, page, 0), 0)
             ctypes.memset(base + page, 1, 1 << 20)
-            v = vm.VM("unit", "bz", "initrd", mem_mib=2)
-            v.mem_extra_kib = 8
+            v = vm.VM("unit", "bz", "initrd", mem_mib=2, mem_extra_kib=8)
             v.proc = type("P", (), {"pid": os.getpid()})()
             self.assertEqual(v.ram_rss_kib(), 1024)
             # No mapping of that size: None, not a wrong number.
-            v.mem_extra_kib = 12
+            v = vm.VM("unit", "bz", "initrd", mem_mib=2, mem_extra_kib=12)
+            v.proc = type("P", (), {"pid": os.getpid()})()
             self.assertIsNone(v.ram_rss_kib())
         finally:
             libc.munmap(base, total)
