@@ -24,7 +24,8 @@ from xml.sax.saxutils import escape
 from . import deps
 from .common import BUILD, HarnessError, ensure_dir, tail
 from .measure import watch_return
-from .vm import Marker, process_rss_kib, splats
+from .probes import process_rss_kib
+from .vm import Marker, splats
 
 PACKAGES = ["libvirt-daemon-system", "libvirt-clients"]
 URI = "qemu:///system"

@@ -147,6 +147,14 @@ def balloon_device(g):
     return props
 
 
+def ram_block_kib(g):
+    """The size of each of guest @g's RAM blocks in KiB: all of its RAM,
+    or one NUMA node's (command() gives the nodes equal shares)."""
+    if g.numa_nodes > 1:
+        return g.mem_mib // g.numa_nodes * 1024
+    return g.mem_mib * 1024 + g.mem_extra_kib
+
+
 def _mem_size(g):
     if g.mem_extra_kib:
         return f"{g.mem_mib * 1024 + g.mem_extra_kib}K"

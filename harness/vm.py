@@ -6,11 +6,10 @@ Channels:
   data     ttyS1 <-> data.sock (client)  "@@PR event k=v" lines, test TAP
            (hvc0, a virtio console, on machines of another architecture)
   qmp      qmp.sock                      host-side figures and control
-Host figures come from the QEMU process (/proc/PID/status) and from QMP,
-never from the guest console alone.
+Host figures come from the QEMU process (probes.py) and from QMP (qmp.py),
+never from the guest console alone. The command line comes from qemu.py.
 """
 
-import json
 import os
 import re
 import shutil
@@ -20,8 +19,9 @@ import subprocess
 import threading
 import time
 
-from . import qemu
+from . import probes, qemu
 from .common import BUILD, HarnessError, die_with_parent, ensure_dir, tail
+from .qmp import Qmp
 
 from .qemu import QEMU
 
@@ -88,77 +88,6 @@ def _die_with_parent():
     die_with_parent(signal.SIGKILL)
 
 
-class Qmp:
-    """Just enough QMP: negotiate, execute, keep events."""
-
-    def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.connect(path)
-        self.sock.settimeout(30)
-        self.rfile = self.sock.makefile("r")
-        self.events = []
-        self.lock = threading.Lock()
-        self._read()  # greeting
-        self.cmd("qmp_capabilities")
-
-    def _read(self):
-        try:
-            line = self.rfile.readline()
-        except OSError as e:
-            raise HarnessError(f"QMP connection lost ({e})") from None
-        if not line:
-            raise HarnessError("QMP connection closed")
-        return json.loads(line)
-
-    def cmd(self, name, **args):
-        with self.lock:
-            msg = {"execute": name}
-            if args:
-                msg["arguments"] = args
-            try:
-                self.sock.sendall(json.dumps(msg).encode() + b"\n")
-            except OSError as e:
-                # QEMU exited: a failed check, not a harness crash.
-                raise HarnessError(f"QMP {name}: QEMU is gone ({e})") \
-                    from None
-            while True:
-                r = self._read()
-                if "event" in r:
-                    self.events.append(r)
-                    continue
-                if "error" in r:
-                    raise HarnessError(f"QMP {name}: {r['error']}")
-                return r.get("return")
-
-    def wait_event(self, name, timeout, fail=(), **data):
-        """Pop the first event @name whose data has @data; raise on an
-        event named in @fail with that data. Events come with replies, so
-        this polls with query-status."""
-        limit = time.monotonic() + timeout
-        while True:
-            with self.lock:
-                for i, ev in enumerate(self.events):
-                    if not all(ev.get("data", {}).get(k) == v
-                               for k, v in data.items()):
-                        continue
-                    if ev["event"] == name:
-                        return self.events.pop(i)
-                    if ev["event"] in fail:
-                        raise HarnessError(f"QMP event {ev} while waiting "
-                                           f"for {name}")
-            if time.monotonic() > limit:
-                raise HarnessError(f"no QMP event {name} {data} within "
-                                   f"{timeout}s")
-            time.sleep(0.1)
-            self.cmd("query-status")
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-
 class Marker:
     def __init__(self, t, event, fields, raw):
         self.t, self.event, self.fields, self.raw = t, event, fields, raw
@@ -176,19 +105,6 @@ class Marker:
         fields = dict(kv.split("=", 1) for kv in m.group(2).split()
                       if "=" in kv)
         return Marker(t, m.group(1), fields, line)
-
-
-def process_rss_kib(pid):
-    """Resident memory of process @pid (VmRSS, KiB), or None if it is
-    gone."""
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
 
 
 def run_dir(name):
@@ -456,38 +372,14 @@ class VM:
 
     def rss_kib(self):
         """Resident memory of the QEMU process (VmRSS, KiB)."""
-        return process_rss_kib(self.proc.pid)
+        return probes.process_rss_kib(self.proc.pid)
 
     def ram_rss_kib(self):
-        """Resident memory of the guest's RAM in the QEMU process (KiB):
-        the Rss of the anonymous mappings as large as a RAM block (one, or
-        one per NUMA node), from /proc/PID/smaps. Unlike VmRSS it leaves
-        out QEMU's own memory, TCG's translation cache first, which grows
-        while the guest runs new code. None if QEMU is gone or the number
-        of private anonymous mappings of that size is not the number of
-        RAM blocks (a DIMM of the same size; shared or file-backed RAM is
-        not looked for)."""
-        if self.spec.numa_nodes > 1:
-            size = self.mem_mib // self.spec.numa_nodes * 1024  # as qemu_cmd()
-        else:
-            size = self.mem_mib * 1024 + self.mem_extra_kib
-        rss, found, match = 0, 0, False
-        try:
-            with open(f"/proc/{self.proc.pid}/smaps") as f:
-                for line in f:
-                    k, _, rest = line.partition(" ")
-                    if "-" in k and not k.endswith(":"):
-                        # perms offset dev inode [path]
-                        cur, match = rest.split(), False
-                    elif k == "Size:":
-                        match = (int(rest.split()[0]) == size
-                                 and cur[0] == "rw-p" and len(cur) == 4)
-                        found += match
-                    elif k == "Rss:" and match:
-                        rss += int(rest.split()[0])
-        except OSError:
-            return None
-        return rss if found == self.spec.numa_nodes else None
+        """Resident memory of the guest's RAM in the QEMU process (KiB);
+        see probes.ram_rss_kib()."""
+        return probes.ram_rss_kib(self.proc.pid,
+                                  qemu.ram_block_kib(self.spec),
+                                  self.spec.numa_nodes)
 
     def enable_guest_stats(self, period=1):
         self.qmp.cmd("qom-set", path="/machine/peripheral/balloon0",

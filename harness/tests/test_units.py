@@ -12,7 +12,7 @@ import unittest
 import xml.etree.ElementTree as ET
 
 from harness import (background, bench, churn, initramfs, interop, kernel,
-                     libvirt, measure, qemu, series, vm)
+                     libvirt, measure, probes, qemu, series, vm)
 from harness.common import HarnessError
 
 
@@ -170,8 +170,8 @@ class MarkerTest(unittest.TestCase):
         self.assertIsNone(vm.Marker.parse(0, "[ 1.0] @@PR not at the start"))
 
     def test_process_rss(self):
-        self.assertGreater(vm.process_rss_kib(os.getpid()), 1000)
-        self.assertIsNone(vm.process_rss_kib(2**22 + 1))
+        self.assertGreater(probes.process_rss_kib(os.getpid()), 1000)
+        self.assertIsNone(probes.process_rss_kib(2**22 + 1))
 
     def test_events_latest_count(self):
         v = vm.VM("unit", "bz", "initrd")
