@@ -98,6 +98,12 @@ unsigned int page_reporting_order = PAGE_REPORTING_ORDER_UNSPECIFIED;
 unsigned int page_reporting_mark_order __read_mostly = -1;
 
 /*
+ * The reporting order that the marks of the registered device follow.
+ * Written under page_reporting_mutex; read without it by the worker.
+ */
+static unsigned int reporting_marked_order = -1;
+
+/*
  * Pacing. A worker starts when no block has been marked for
  * page_reporting_delay_ms (the free looks finished), but no later than
  * page_reporting_max_delay_ms after the first unreported free (frees that
@@ -128,6 +134,7 @@ static int reporting_param_set(const char *val, const struct kernel_param *kp,
 }
 
 static void reporting_order_changed(void);
+static bool reporting_order_caught_up(void);
 
 static int page_order_update_notify(const char *val,
 				    const struct kernel_param *kp)
@@ -1181,7 +1188,7 @@ reporting_scan_section(struct reporting_pass *p, unsigned long sec)
 }
 
 /* The one pass: scan the summary, report everything still marked. */
-static void reporting_scan(struct reporting_pass *p)
+static bool reporting_scan(struct reporting_pass *p)
 {
 	struct reporting_summary *summary;
 	unsigned long sec = 0;
@@ -1193,6 +1200,16 @@ static void reporting_scan(struct reporting_pass *p)
 	 * that read the old order stops at its next batch.
 	 */
 	reporting_pass_order(p);
+	/*
+	 * The order was written and the marks do not follow it yet: its
+	 * writer has not come to reporting_set_mark_order(), or a driver
+	 * wrote it directly (reporting_order_caught_up()). Judging the marks
+	 * by it now would clear some that a lower order needs.
+	 */
+	if (p->order != READ_ONCE(reporting_marked_order)) {
+		reporting_unlock_memory();
+		return false;
+	}
 	/* Fully ordered: pairs with the barrier in reporting_mark_blocks(). */
 	if (test_and_clear_bit(0, &reporting_unsummarized) &&
 	    !reporting_summarize_all())
@@ -1240,6 +1257,7 @@ static void reporting_scan(struct reporting_pass *p)
 		reporting_flush(p);
 	p->zone = NULL;
 	reporting_unlock_memory();
+	return true;
 }
 
 /*
@@ -1317,6 +1335,21 @@ static void page_reporting_process(struct work_struct *work)
 	}
 
 	/*
+	 * Before the state goes ACTIVE: a catch-up that marks every block
+	 * requests a pass, which the REQUESTED state already stands for.
+	 */
+	if (!reporting_order_caught_up()) {
+		/*
+		 * The mutex holder may be page_reporting_unregister(), which
+		 * waits for this work: do not wait for it. The state stays
+		 * REQUESTED.
+		 */
+		queue_delayed_work(system_freezable_wq, &prdev->work,
+				   PR_RETRY_DELAY);
+		return;
+	}
+
+	/*
 	 * Change the state to "Active" so that we can track if there is
 	 * anyone requests page reporting after we complete our pass. If
 	 * the state is not altered by the end of the pass we will switch
@@ -1331,7 +1364,13 @@ static void page_reporting_process(struct work_struct *work)
 
 	p.capacity = min(READ_ONCE(page_reporting_capacity),
 			 prdev->capacity ?: PAGE_REPORTING_CAPACITY);
-	reporting_scan(&p);
+	if (!reporting_scan(&p)) {
+		/* The order changed under us: once more, when it has settled. */
+		atomic_set(&prdev->state, PAGE_REPORTING_REQUESTED);
+		queue_delayed_work(system_freezable_wq, &prdev->work,
+				   PR_RETRY_DELAY);
+		return;
+	}
 	eng->recent_when = jiffies;
 	eng->recent_order = min_t(unsigned int, p.order, PR_TRACK_ORDER);
 	/* Unregistering: no statistics of an unfinished pass, no requeue. */
@@ -1470,9 +1509,6 @@ static struct page_reporting_dev_info *reporting_dev_locked(void)
 					 lockdep_is_held(&page_reporting_mutex));
 }
 
-/* The reporting order that the marks of the registered device follow. */
-static unsigned int reporting_marked_order = -1;
-
 /*
  * Frees mark their tracked blocks only when they leave a free block of at
  * least page_reporting_mark_order, and a pass clears the marks of blocks
@@ -1481,18 +1517,20 @@ static unsigned int reporting_marked_order = -1;
  * cleared: once every free that may still have read the old mark order is
  * over (the free path holds zone->lock: an RCU read-side critical section,
  * with or without PREEMPT_RT), mark every block, as at registration. A pass
- * that read the old order stops at its next batch (reporting_flush()).
+ * that read the old order stops at its next batch (reporting_flushed()).
  */
 static void reporting_set_mark_order(void)
 {
 	struct page_reporting_dev_info *prdev = reporting_dev_locked();
-	unsigned int order = page_reporting_order;
+	/* hv_balloon may write it from its ->report(), without the mutex. */
+	unsigned int order = READ_ONCE(page_reporting_order);
 	unsigned int old = reporting_marked_order;
 
 	lockdep_assert_held(&page_reporting_mutex);
 	WRITE_ONCE(page_reporting_mark_order,
 		   min_t(unsigned int, order, PR_TRACK_ORDER));
-	reporting_marked_order = order;
+	/* Read without the mutex by reporting_order_caught_up(). */
+	WRITE_ONCE(reporting_marked_order, order);
 	if (!prdev || order >= old)
 		return;
 	synchronize_rcu();
@@ -1502,6 +1540,29 @@ static void reporting_set_mark_order(void)
 	rcu_read_lock();
 	reporting_request(prdev);
 	rcu_read_unlock();
+}
+
+/*
+ * Bring the marks to page_reporting_order if it was written without
+ * reporting_order_changed(): hv_balloon raises it from its ->report() when
+ * the host refuses blocks below 2 MiB. Passes at the raised order clear
+ * the marks of blocks free only below it; were reporting_marked_order
+ * left at the old order, lowering the order back to it would not mark
+ * every block again, and those blocks would never be reported.
+ * page_reporting_unregister() holds the mutex while it waits for the
+ * worker, the only caller: never sleep on it. Returns false when the
+ * caller must try again later.
+ */
+static bool reporting_order_caught_up(void)
+{
+	if (READ_ONCE(page_reporting_order) ==
+	    READ_ONCE(reporting_marked_order))
+		return true;
+	if (!mutex_trylock(&page_reporting_mutex))
+		return false;
+	reporting_set_mark_order();
+	mutex_unlock(&page_reporting_mutex);
+	return true;
 }
 
 /* page_reporting_order was written. */

@@ -28,6 +28,11 @@ struct prt_dev {
 	unsigned int calls;
 	unsigned int not_isolated;	/* reported pages still on a free list */
 	int fail;			/* make ->report() fail with this */
+	/*
+	 * when not 0, the next ->report() sets page_reporting_order to it and
+	 * fails, as hv_balloon does when the host refuses small blocks
+	 */
+	unsigned int raise_order;
 	/* when set, ->report() signals @entered and waits for @hold */
 	struct completion *hold;
 	struct completion entered;
@@ -81,6 +86,11 @@ static int prt_report(struct page_reporting_dev_info *prdev,
 	if (hit) {
 		d->watch_isolated = watched;
 		d->watch_free = zone_page_state_snapshot(d->watch, NR_FREE_PAGES);
+	}
+	if (d->raise_order) {
+		WRITE_ONCE(page_reporting_order, d->raise_order);
+		d->raise_order = 0;
+		return -EINVAL;
 	}
 	/* The tests clear it while the worker may be here. */
 	hold = READ_ONCE(d->hold);
@@ -1170,6 +1180,75 @@ static void prt_test_order_lowered(struct kunit *test)
 	prt_settle();
 }
 
+/*
+ * The driver raises page_reporting_order from ->report() (hv_balloon when
+ * the host refuses blocks below 2 MiB), then the order is lowered again: a
+ * single free page whose mark the passes at the raised order cleared is
+ * reported all the same.
+ */
+static void prt_test_order_raised_by_driver(struct kunit *test)
+{
+	struct kernel_param kp = { .arg = &page_reporting_order };
+	unsigned long pfn, i, n = 1UL << PR_TRACK_ORDER;
+	unsigned int marked;
+	struct page *page;
+
+	prt_reregister(test, 0, PAGE_REPORTING_ORDER_UNSPECIFIED);
+	page = prt_alloc_split(test, PR_TRACK_ORDER);
+	pfn = page_to_pfn(page);
+
+	prt->raise_order = PR_TRACK_ORDER;
+	prt_free(page + 1, 0);
+	prt_go(test);
+	/* A report went out and raised the order; the marks caught up. */
+	KUNIT_ASSERT_EQ(test, prt->raise_order, 0U);
+	KUNIT_EXPECT_EQ(test, page_reporting_order, (unsigned int)PR_TRACK_ORDER);
+	marked = READ_ONCE(reporting_marked_order);
+	KUNIT_EXPECT_EQ(test, marked, (unsigned int)PR_TRACK_ORDER);
+	KUNIT_EXPECT_FALSE(test, prt_marked(pfn));
+	prt_forget();
+
+	KUNIT_EXPECT_EQ(test, page_order_update_notify("0", &kp), 0);
+	KUNIT_EXPECT_TRUE(test, prt_settle());
+	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn + 1), 1U);
+
+	for (i = 0; i < n; i++)
+		if (i != 1)
+			__free_page(page + i);
+	drain_all_pages(NULL);
+	prt_settle();
+}
+
+/*
+ * The order was written directly while page_reporting_mutex is held (by
+ * page_reporting_unregister() or an order change, say): the worker does
+ * not wait for the mutex and reports nothing at an order the marks do not
+ * follow, but tries again and catches up once the mutex is free.
+ */
+static void prt_test_order_catch_up_retries(struct kunit *test)
+{
+	unsigned int order = PR_TRACK_ORDER + 1, marked, state;
+
+	if (order > MAX_PAGE_ORDER)
+		kunit_skip(test, "tracked order is MAX_PAGE_ORDER");
+	mutex_lock(&page_reporting_mutex);
+	WRITE_ONCE(page_reporting_order, order);
+	atomic_set(&prt->prdev.state, PAGE_REPORTING_REQUESTED);
+	queue_delayed_work(system_freezable_wq, &prt->prdev.work, 0);
+	flush_delayed_work(&prt->prdev.work);
+	KUNIT_EXPECT_EQ(test, prt->calls, 0U);
+	state = atomic_read(&prt->prdev.state);
+	KUNIT_EXPECT_EQ(test, state, (unsigned int)PAGE_REPORTING_REQUESTED);
+	KUNIT_EXPECT_TRUE(test, delayed_work_pending(&prt->prdev.work));
+	marked = READ_ONCE(reporting_marked_order);
+	KUNIT_EXPECT_EQ(test, marked, (unsigned int)PR_TRACK_ORDER);
+	mutex_unlock(&page_reporting_mutex);
+
+	KUNIT_EXPECT_TRUE(test, prt_settle());
+	marked = READ_ONCE(reporting_marked_order);
+	KUNIT_EXPECT_EQ(test, marked, order);
+}
+
 static struct kunit_case page_reporting_test_cases[] = {
 	KUNIT_CASE(prt_test_mark_after_merge),
 	KUNIT_CASE(prt_test_not_below_order),
@@ -1194,6 +1273,8 @@ static struct kunit_case page_reporting_test_cases[] = {
 	KUNIT_CASE(prt_test_order_between),
 	KUNIT_CASE(prt_test_order_above),
 	KUNIT_CASE(prt_test_order_lowered),
+	KUNIT_CASE(prt_test_order_raised_by_driver),
+	KUNIT_CASE(prt_test_order_catch_up_retries),
 	{}
 };
 
