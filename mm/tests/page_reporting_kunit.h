@@ -1150,13 +1150,33 @@ static void prt_test_order_above(struct kunit *test)
 }
 
 /*
+ * Lower page_reporting_order to 0 through the parameter: page 1 of the
+ * tracked block at @page, freed alone and not marked, is reported once.
+ * Then free the rest of the block.
+ */
+static void prt_lower_to_zero(struct kunit *test, struct page *page)
+{
+	struct kernel_param kp = { .arg = &page_reporting_order };
+	unsigned long i, n = 1UL << PR_TRACK_ORDER;
+
+	KUNIT_EXPECT_EQ(test, page_order_update_notify("0", &kp), 0);
+	KUNIT_EXPECT_TRUE(test, prt_settle());
+	KUNIT_EXPECT_EQ(test, prt_times_reported(page_to_pfn(page) + 1), 1U);
+
+	for (i = 0; i < n; i++)
+		if (i != 1)
+			__free_page(page + i);
+	drain_all_pages(NULL);
+	prt_settle();
+}
+
+/*
  * Lowering page_reporting_order while a device is registered: free blocks
  * of the new order that no free marked are found all the same.
  */
 static void prt_test_order_lowered(struct kunit *test)
 {
-	struct kernel_param kp = { .arg = &page_reporting_order };
-	unsigned long pfn, i, n = 1UL << PR_TRACK_ORDER;
+	unsigned long pfn;
 	struct page *page;
 
 	prt_reregister(test, PR_TRACK_ORDER,
@@ -1169,15 +1189,7 @@ static void prt_test_order_lowered(struct kunit *test)
 	prt_go(test);
 	KUNIT_EXPECT_EQ(test, prt->nr, 0U);
 
-	KUNIT_EXPECT_EQ(test, page_order_update_notify("0", &kp), 0);
-	KUNIT_EXPECT_TRUE(test, prt_settle());
-	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn + 1), 1U);
-
-	for (i = 0; i < n; i++)
-		if (i != 1)
-			__free_page(page + i);
-	drain_all_pages(NULL);
-	prt_settle();
+	prt_lower_to_zero(test, page);
 }
 
 /*
@@ -1188,8 +1200,7 @@ static void prt_test_order_lowered(struct kunit *test)
  */
 static void prt_test_order_raised_by_driver(struct kunit *test)
 {
-	struct kernel_param kp = { .arg = &page_reporting_order };
-	unsigned long pfn, i, n = 1UL << PR_TRACK_ORDER;
+	unsigned long pfn;
 	unsigned int marked;
 	struct page *page;
 
@@ -1208,15 +1219,7 @@ static void prt_test_order_raised_by_driver(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, prt_marked(pfn));
 	prt_forget();
 
-	KUNIT_EXPECT_EQ(test, page_order_update_notify("0", &kp), 0);
-	KUNIT_EXPECT_TRUE(test, prt_settle());
-	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn + 1), 1U);
-
-	for (i = 0; i < n; i++)
-		if (i != 1)
-			__free_page(page + i);
-	drain_all_pages(NULL);
-	prt_settle();
+	prt_lower_to_zero(test, page);
 }
 
 /*
