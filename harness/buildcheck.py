@@ -65,7 +65,7 @@ CONFIG_MEMORY_BALLOON=y
 CONFIG_BALLOON_COMPACTION=y
 CONFIG_TRANSPARENT_HUGEPAGE=y
 CONFIG_VM_EVENT_COUNTERS=y
-"""
+""" + kernel.fragment_section("Not built")
 
 # i386 with serial consoles; FLATMEM is its memory model without NUMA.
 # HIGHMEM: a guest of more than 896 MiB, so that memory above the kernel's
@@ -78,6 +78,7 @@ CONFIG_SERIAL_8250=y
 CONFIG_SERIAL_8250_CONSOLE=y
 CONFIG_HIGHMEM4G=y
 CONFIG_X86_MPPARSE=y
+CONFIG_KERNEL_GZIP=y
 """ + GUEST_USERSPACE_FRAGMENT
 
 

@@ -53,6 +53,10 @@ BUILD_ENV = {
     # second clone of the repository, or a tree laid out like build/linux
     # and build/obj/NAME elsewhere below build/, hits the same entries.
     "CCACHE_BASEDIR": BUILD,
+    # Take the headers a file includes from the compiler's own dependency
+    # file (kbuild's -Wp,-MMD) instead of running the preprocessor a second
+    # time for the hash: a fifth less CPU per object on a cold cache.
+    "CCACHE_DEPEND": "1",
 }
 
 
@@ -303,6 +307,17 @@ def _fragment_lines(path):
             m = re.match(r"^# (CONFIG_\w+) is not set$", line)
             if m:
                 yield m.group(1), "n"
+
+
+def fragment_section(title, path=FRAGMENT):
+    """The lines of the "# --- @title" section of the fragment at @path,
+    up to the blank line that ends it, for another architecture's
+    fragment to share."""
+    with open(path) as f:
+        text = f.read()
+    start = text.index(f"# --- {title}")
+    end = text.find("\n\n", start)
+    return text[start:] if end < 0 else text[start:end + 1]
 
 
 def _kconfig_symbols(tree):

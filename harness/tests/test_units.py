@@ -110,6 +110,19 @@ class FragmentTest(unittest.TestCase):
                     "CONFIG_KUNIT", "CONFIG_SERIAL_8250_CONSOLE"):
             self.assertEqual(got.get(opt), "y", opt)
 
+    def test_section_for_other_architectures(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".fragment") as f:
+            f.write("# --- A\nCONFIG_A=y\n\n# --- B\n# why\n"
+                    "# CONFIG_B is not set\n\n# --- C\nCONFIG_C=y\n")
+            f.flush()
+            self.assertEqual(kernel.fragment_section("B", f.name),
+                             "# --- B\n# why\n# CONFIG_B is not set\n")
+            self.assertEqual(kernel.fragment_section("C", f.name),
+                             "# --- C\nCONFIG_C=y\n")
+        lean = kernel.fragment_section("Not built")
+        self.assertIn("# CONFIG_VT is not set", lean)
+        self.assertNotIn("=y", lean)
+
 
 class CpioTest(unittest.TestCase):
     def test_roundtrip_with_cpio_tool(self):
