@@ -205,9 +205,9 @@ def main(argv=None):
     bn.add_argument("--quick", action="store_true",
                     default=os.environ.get("QUICK") == "1")
     bn.add_argument("--only", default=os.environ.get("ONLY") or None,
-                    help="comma-separated workloads: return, footprint, pf, "
-                    "churn, tracking, scaling, order0, arm64 (the README's "
-                    "table is only replaced by a run of all)")
+                    help="comma-separated workloads: "
+                    + ", ".join(bench.WORKLOADS) + " (the README's table is "
+                    "only replaced by a run of all)")
 
     st = sub.add_parser("stress", help="long data-integrity stress on the "
                         "debug kernel (default) or --variant")

@@ -47,6 +47,13 @@ class Results:
             self.failures.append(name)
             say(f"FAIL {name}: {detail}")
 
+    def wants(self, prefix):
+        """Whether a group of checks whose names start with @prefix may
+        hold one that --only selects: with no --only, when the text occurs
+        in @prefix, or when it names a check of the group."""
+        return (not self.only or self.only in prefix
+                or self.only.startswith(prefix))
+
     def run(self, name, fn, always=False):
         """Run one check; it passes unless it raises. Returns whether it
         passed (None when --only left it out; @always: never left out)."""
@@ -427,34 +434,8 @@ def reliability_checks(res, initrd, builds):
         return f"DEBUG_VM, PROVE_LOCKING, DEBUG_ATOMIC_SLEEP, KASAN{note}"
     if not res.run("build: debug kernel", build_debug, always=True):
         return
-    bz = dbg["bz"]
     tot = reliability.reset_totals()
-    scenarios = [
-        ("reliability: data-integrity stress, 60 s",
-         lambda: reliability.stress(bz, initrd, "stress", 60, 256)),
-        ("reliability: stress in a two-node NUMA guest",
-         lambda: reliability.stress(bz, initrd, "numa", 45, 256,
-                                    mem_mib=2048, numa_nodes=2)),
-        ("reliability: stress with a memmap= hole in the middle of RAM",
-         lambda: reliability.stress(bz, initrd, "hole", 45, 256,
-                                    mem_mib=2048,
-                                    append="memmap=256M$768M")),
-        ("reliability: memory hot-add and hot-remove while reporting",
-         lambda: reliability.hotplug(bz, initrd)),
-        ("reliability: memory pressure, reporting on vs off",
-         lambda: reliability.pressure(bz, initrd)),
-        ("reliability: balloon inflate/deflate + compaction + stress",
-         lambda: reliability.balloon(bz, initrd)),
-        # Three rounds each (six on the other kernel): under KASAN a
-        # round takes about 25 s.
-        ("reliability: unbind/rebind on the debug kernel",
-         lambda: interop.rebind(bz, initrd, tag="-debug", kasan=True,
-                                rounds=3)),
-        ("reliability: device hot-unplug on the debug kernel",
-         lambda: interop.unplug(bz, initrd, tag="-debug", kasan=True,
-                                rounds=3)),
-    ]
-    for name, fn in scenarios:
+    for name, fn in reliability.scenarios(dbg["bz"], initrd):
         ok = res.run(name, fn)
         if ok is not None:
             tot.scenarios.append((name, ok))
@@ -508,7 +489,7 @@ def main(variant, only=None):
     t0 = time.monotonic()
     res = Results(only)
     step("harness unit tests and argument errors")
-    if not only or "unit" in only:
+    if res.wants("unit: "):
         unit_tests(res)
     res.run("error: kernel tree that is not 6.12", err_not_612)
     res.run("error: missing packages without root", err_no_root)
@@ -557,12 +538,12 @@ def main(variant, only=None):
     step("guest: boot, KUnit, kselftests")
     res.run("boot: guest boots, balloon negotiates reporting",
             lambda: boot_check(bz, initrd, state))
-    if not only or "kunit" in only:
+    if res.wants("kunit: "):
         res.run("kunit: guest without a reporting device, two NUMA nodes",
                 lambda: kunit_boot(bz, initrd, state), always=True)
     if "kunit_console" in state:
         kunit_results(res, state["kunit_console"])
-    if not only or "kselftest" in only:
+    if res.wants("kselftest"):
         kselftests(res, bz, initrd)
         # Without a device, after the KUnit suite registered and went
         # away: every test passes or skips, as run_vmtests.sh needs.
@@ -605,13 +586,13 @@ def main(variant, only=None):
                                        machine="microvm"))
 
     step("virtio-balloon against QEMU: interop matrix and scenarios")
-    if not only or "interop" in only:
+    if res.wants("interop: stats="):
         interop.matrix(res, bz, initrd)
-    res.run("scenario: unbind/rebind virtio_balloon while reporting",
+    res.run("interop: unbind/rebind virtio_balloon while reporting",
             lambda: interop.rebind(bz, initrd))
-    res.run("scenario: hot-unplug and re-plug of the device while reporting",
+    res.run("interop: hot-unplug and re-plug of the device while reporting",
             lambda: interop.unplug(bz, initrd))
-    res.run("scenario: live migration with free page hinting and reporting",
+    res.run("interop: live migration with free page hinting and reporting",
             lambda: interop.migration(bz, initrd, hint=True,
                                       reporting=True).describe())
     res.run("libvirt: a domain with <memballoon freePageReporting='on'> "
@@ -619,10 +600,10 @@ def main(variant, only=None):
             lambda: libvirt.e2e(bz, initrd))
 
     step("reliability on the debug kernel (Kconfig.debug)")
-    if not only or "reliability" in only:
+    if res.wants("reliability: "):
         reliability_checks(res, initrd, builds)
 
-    if not from_series and (not only or "series" in only):
+    if not from_series and res.wants("series: "):
         step("the series: git format-patch, checkpatch, kernel-doc, git am")
         series_checks(res)
 

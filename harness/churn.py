@@ -17,11 +17,10 @@ free page hinting, no migration (the benchmark guests have none).
 import collections
 import os
 import re
-import struct
 import threading
 import time
 
-from .common import HarnessError
+from . import probes
 
 TRACE_EVENT = "ram_block_discard_range"
 # QEMU 7.2 softmmu/trace-events:
@@ -29,9 +28,6 @@ TRACE_EVENT = "ram_block_discard_range"
 LINE = re.compile(r"ram_block_discard_range (\S+)@(0x[0-9a-f]+) \+ "
                    r"(0x[0-9a-f]+): madvise: (-?\d+) fallocate: (-?\d+) "
                    r"ret: (-?\d+)")
-PAGE = 4096
-PM_PRESENT = 1 << 63
-PM_SWAPPED = 1 << 62
 
 
 def qemu_args(path):
@@ -64,19 +60,7 @@ class DiscardWatch:
 
     def _touched(self, hva, length):
         """Whether any page of [hva, hva + length) is in QEMU's memory."""
-        path = f"/proc/{self.vm.proc.pid}/pagemap"
-        try:
-            with open(path, "rb") as f:
-                f.seek(hva // PAGE * 8)
-                data = f.read(length // PAGE * 8)
-        except PermissionError as e:
-            raise HarnessError(f"cannot read {path} (needs root): {e}")
-        except OSError:
-            return None       # QEMU went away
-        for (entry,) in struct.iter_unpack("<Q", data):
-            if entry & (PM_PRESENT | PM_SWAPPED):
-                return True
-        return False
+        return probes.range_touched(self.vm.proc.pid, hva, length)
 
     def _run(self):
         while not os.path.exists(self.path):

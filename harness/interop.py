@@ -574,8 +574,7 @@ def unplug(bz, initrd, tag="", kasan=False, rounds=UNPLUG_ROUNDS):
                 f"blocks still isolated after the device went: {gone.raw}")
             when[_when(gone, UNPLUG_MIB)] += 1
             n = vm.marker_count()
-            vm.qmp.cmd("device_add", driver="virtio-balloon-pci",
-                       **vm.balloon_device())
+            vm.qmp.cmd("device_add", **vm.balloon_device())
             vm.send("added")
             bits = vm.wait_marker("balloon", after=n, timeout=120)
             assert bits.fields["features"][F_REPORTING] == "1", bits.raw

@@ -1,6 +1,14 @@
 # SPDX-License-Identifier: GPL-2.0
 """What the host sees of a guest: the QEMU process's memory, from /proc."""
 
+import struct
+
+from .common import HarnessError
+
+PAGE = 4096
+PM_PRESENT = 1 << 63
+PM_SWAPPED = 1 << 62
+
 
 def process_rss_kib(pid):
     """Resident memory of process @pid (VmRSS, KiB), or None if it is
@@ -41,3 +49,20 @@ def ram_rss_kib(pid, block_kib, blocks):
     except OSError:
         return None
     return rss if found == blocks else None
+
+
+def range_touched(pid, hva, length):
+    """Whether any page of [@hva, @hva + @length) of process @pid is in
+    memory (present or swapped), from /proc/PID/pagemap; None if the
+    process is gone."""
+    path = f"/proc/{pid}/pagemap"
+    try:
+        with open(path, "rb") as f:
+            f.seek(hva // PAGE * 8)
+            data = f.read(length // PAGE * 8)
+    except PermissionError as e:
+        raise HarnessError(f"cannot read {path} (needs root): {e}")
+    except OSError:
+        return None
+    return any(entry & (PM_PRESENT | PM_SWAPPED)
+               for (entry,) in struct.iter_unpack("<Q", data))

@@ -137,9 +137,11 @@ def cmdline(g, tsc_khz=None):
 
 
 def balloon_device(g):
-    """Properties of guest @g's balloon device, typed as QMP's device_add
-    takes them (booleans, not "on"/"off")."""
-    props = {"id": "balloon0", "free-page-reporting": g.reporting}
+    """Guest @g's balloon device: its driver (the one its machine takes)
+    and properties, typed as QMP's device_add takes them (booleans, not
+    "on"/"off")."""
+    props = {"driver": MACHINES[g.machine][0], "id": "balloon0",
+             "free-page-reporting": g.reporting}
     if g.balloon_port:
         props["bus"] = g.balloon_port
     for k, v in g.balloon_props.items():
@@ -166,8 +168,9 @@ def command(g, rundir, accel, extra=()):
     with its sockets and logs in @rundir, and @extra arguments last."""
     def text(v):
         return ("on" if v else "off") if isinstance(v, bool) else v
-    dev = MACHINES[g.machine][0] + "," + ",".join(
-        f"{k}={text(v)}" for k, v in balloon_device(g).items())
+    props = balloon_device(g)
+    dev = props.pop("driver") + "," + ",".join(
+        f"{k}={text(v)}" for k, v in props.items())
     cpu = g.cpu or ("host" if accel == "kvm" else g.host.cpu)
     devices = ["-device", dev] if g.balloon else []
     if g.balloon_port:

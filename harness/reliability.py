@@ -6,12 +6,13 @@ the debug kernel, Kconfig.debug) and fails on any kernel splat on the
 console. The data-integrity stress program
 (tools/testing/selftests/mm/page_reporting_stress.c) runs in the guest and
 checks every live page against its pattern while memory is freed,
-reported and reused.
+reported and reused. scenarios() lists the ones the test command runs.
 """
 
 import re
 import time
 
+from . import interop
 from .common import HarnessError
 from .vm import VM, splats
 
@@ -212,3 +213,32 @@ def balloon(bz, initrd, seconds=60, rounds=3):
             f"migrated, stress churned "
             f"{last.num('churned_bytes') / 2**30:.1f} GiB, verified "
             f"{last.num('verified_bytes') / 2**30:.1f} GiB, 0 mismatches")
+
+
+def scenarios(bz, initrd):
+    """The test command's reliability scenarios on the debug kernel @bz,
+    each as (check name, function that runs it)."""
+    return [
+        ("reliability: data-integrity stress, 60 s",
+         lambda: stress(bz, initrd, "stress", 60, 256)),
+        ("reliability: stress in a two-node NUMA guest",
+         lambda: stress(bz, initrd, "numa", 45, 256, mem_mib=2048,
+                        numa_nodes=2)),
+        ("reliability: stress with a memmap= hole in the middle of RAM",
+         lambda: stress(bz, initrd, "hole", 45, 256, mem_mib=2048,
+                        append="memmap=256M$768M")),
+        ("reliability: memory hot-add and hot-remove while reporting",
+         lambda: hotplug(bz, initrd)),
+        ("reliability: memory pressure, reporting on vs off",
+         lambda: pressure(bz, initrd)),
+        ("reliability: balloon inflate/deflate + compaction + stress",
+         lambda: balloon(bz, initrd)),
+        # Three rounds each (six on the guest kernel): under KASAN a round
+        # takes about 25 s.
+        ("reliability: unbind/rebind on the debug kernel",
+         lambda: interop.rebind(bz, initrd, tag="-debug", kasan=True,
+                                rounds=3)),
+        ("reliability: device hot-unplug on the debug kernel",
+         lambda: interop.unplug(bz, initrd, tag="-debug", kasan=True,
+                                rounds=3)),
+    ]

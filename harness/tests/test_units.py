@@ -371,8 +371,12 @@ class MachineTest(unittest.TestCase):
         g = qemu.Guest("bz", "initrd", balloon_port="rp1", reporting=False,
                        balloon_props={"free-page-hint": "on"})
         self.assertEqual(qemu.balloon_device(g), {
-            "id": "balloon0", "free-page-reporting": False, "bus": "rp1",
+            "driver": "virtio-balloon-pci", "id": "balloon0",
+            "free-page-reporting": False, "bus": "rp1",
             "free-page-hint": True})
+        self.assertEqual(qemu.balloon_device(qemu.Guest(
+            "bz", "initrd", machine="microvm"))["driver"],
+            "virtio-balloon-device")
         cmd = qemu.command(g, "/run", "tcg")
         self.assertLess(cmd.index("pcie-root-port,id=rp1,chassis=1"),
                         cmd.index("virtio-balloon-pci,id=balloon0,"
