@@ -29,6 +29,7 @@ Workloads:
 """
 
 import csv
+import dataclasses
 import datetime
 import os
 import platform
@@ -103,9 +104,29 @@ def run_return(kernels, initrd, cfg, workload, mem_mib, limit,
     return r
 
 
+@dataclasses.dataclass(frozen=True)
+class PageFaults:
+    """One run of page_fault_loop in a guest."""
+    mib_per_s: float
+    freed_bytes: int            # what the loop freed
+    # What the host discarded during the loop, and after how many seconds
+    # without a discard the loop started (None: not watched).
+    discards: churn.Discards = None
+    quiet_after_s: float = None
+    reported_bytes: int = None  # the engine's count (None: upstream)
+
+
+@dataclasses.dataclass(frozen=True)
+class Tracking:
+    """What the engine's tracking takes in a guest."""
+    bytes: int
+    present_gib: float          # memory present
+    span_gib: float             # physical address space up to the last pfn
+
+
 def run_pf(kernels, initrd, cfg, thp, seconds, mem_mib, watch=True):
     """page_fault_loop in a guest; with @watch, what the host discarded
-    meanwhile (harness/churn.py)."""
+    meanwhile (harness/churn.py). Returns PageFaults."""
     variant, reporting = CONFIGS[cfg]
     name = f"bench-pf-{cfg}"
     trace = os.path.join(run_dir(name), "discard-trace.log")
@@ -135,20 +156,19 @@ def run_pf(kernels, initrd, cfg, thp, seconds, mem_mib, watch=True):
     if not pf:
         raise HarnessError(f"no page_fault_loop result; see {vm.dir}")
     f = pf[0].fields
-    out = {"mib_per_s": float(f["mib_per_s"]),
-           "freed_bytes": int(f["iterations"]) * int(f["mib"]) << 20}
-    st = {e: m for e, m in vm.latest().items() if e.startswith("stats-")}
-    if "stats-before" in st and "stats-after" in st:
-        for key in ("reported_bytes", "reported_blocks",
-                    "skipped_reallocated", "reported_reallocated"):
-            out[key] = (st["stats-after"].num(key)
-                        - st["stats-before"].num(key))
+    latest = vm.latest()
+    reported = None
+    if "stats-before" in latest and "stats-after" in latest:
+        reported = (latest["stats-after"].num("reported_bytes")
+                    - latest["stats-before"].num("reported_bytes"))
+    discards = quiet_after = None
     if watcher:
         begin = vm.events("pf-start")
-        t0 = begin[0].t if begin else 0
-        out.update(watcher.between(t0, pf[0].t))
-        out["quiet_after_s"] = quiet
-    return out
+        discards = watcher.between(begin[0].t if begin else 0, pf[0].t)
+        quiet_after = quiet
+    return PageFaults(float(f["mib_per_s"]),
+                      int(f["iterations"]) * int(f["mib"]) << 20,
+                      discards, quiet_after, reported)
 
 
 def run_tracking(kernels, initrd, mem_mib, append=""):
@@ -158,10 +178,9 @@ def run_tracking(kernels, initrd, mem_mib, append=""):
             mem_mib=mem_mib, append=append, timeout=600) as vm:
         m = vm.wait_marker("tracking", timeout=600)
         vm.wait_done()
-    present = m.num("present_pages") * 4096
-    return {"bytes": m.num("tracking_bytes"),
-            "present_gib": present / 2**30,
-            "span_gib": m.num("end_pfn") * 4096 / 2**30}
+    return Tracking(m.num("tracking_bytes"),
+                    m.num("present_pages") * 4096 / 2**30,
+                    m.num("end_pfn") * 4096 / 2**30)
 
 
 class Bench:
@@ -244,28 +263,26 @@ class Bench:
                     r = run_pf(self.kernels, self.initrd, cfg, thp, seconds,
                                mem)
                     res[cfg].append(r)
+                    d = r.discards
                     self.raw.append(["pf", thp, mem, cfg, rep,
-                                     r["mib_per_s"], r["freed_bytes"],
-                                     r.get("discarded_bytes"),
-                                     r.get("judged"), r.get("touched"),
-                                     r.get("reported_bytes"),
-                                     r.get("quiet_after_s")])
+                                     r.mib_per_s, r.freed_bytes, d.bytes,
+                                     d.judged, d.touched, r.reported_bytes,
+                                     r.quiet_after_s])
                     say(f"  round {rep + 1} {cfg:8s}: quiet after "
-                        f"{r['quiet_after_s']:.0f} s, "
-                        f"{r['mib_per_s']:.0f} MiB/s, host discarded "
-                        f"{r['discarded_bytes'] >> 20} MiB in "
-                        f"{r['ranges']} ranges, {r['touched']} of "
-                        f"{r['judged']} touched again within 1 s"
-                        + (f"; engine reported {r['reported_bytes'] >> 20} "
-                           f"MiB" if "reported_bytes" in r else ""))
+                        f"{r.quiet_after_s:.0f} s, {r.mib_per_s:.0f} MiB/s, "
+                        f"host discarded {d.bytes >> 20} MiB in {d.ranges} "
+                        f"ranges, {d.touched} of {d.judged} touched again "
+                        f"within 1 s"
+                        + (f"; engine reported {r.reported_bytes >> 20} MiB"
+                           if r.reported_bytes is not None else ""))
             results[thp] = res
         return results
 
     def pf_rows(self, results, label=""):
         for thp, res in results.items():
-            off = [r["mib_per_s"] for r in res["off"]]
+            off = [r.mib_per_s for r in res["off"]]
             for cfg, rs in res.items():
-                vals = [r["mib_per_s"] for r in rs]
+                vals = [r.mib_per_s for r in rs]
                 self.row(f"page-fault MiB/s, THP {thp}{label}", cfg,
                          _median_spread(vals, "{:.0f}"))
                 if cfg != "off":
@@ -280,16 +297,15 @@ class Bench:
                 rs = res[cfg]
                 self.row(f"churn: MiB discarded by the host during the "
                          f"loop, THP {thp}", cfg, _median_spread(
-                             [r["discarded_bytes"] / 2**20 for r in rs],
+                             [r.discards.bytes / 2**20 for r in rs],
                              "{:.0f}"))
                 self.row(f"churn: discarded / freed by the loop, THP {thp}",
                          cfg, _median_spread(
-                             [r["discarded_bytes"] / r["freed_bytes"]
+                             [r.discards.bytes / r.freed_bytes
                               for r in rs], "{:.4f}"))
                 self.row(f"churn: share of discarded blocks touched again "
                          f"within 1 s, THP {thp}", cfg, _median_spread(
-                             [r["touched"] / r["judged"] if r["judged"]
-                              else None for r in rs]))
+                             [r.discards.touched_share for r in rs]))
 
     # 5
     def tracking(self):
@@ -299,17 +315,17 @@ class Bench:
                  ("4 GiB guest with a 1 GiB memmap= hole", "memmap=1G$512M")]
         for what, append in cases:
             t = run_tracking(self.kernels, self.initrd, 4096, append)
-            self.raw.append(["tracking", what, t["bytes"], t["present_gib"],
-                             t["span_gib"]])
-            say(f"  {what}: {t['bytes']} bytes for {t['present_gib']:.2f} "
-                f"GiB present, {t['span_gib']:.2f} GiB spanned")
+            self.raw.append(["tracking", what, t.bytes, t.present_gib,
+                             t.span_gib])
+            say(f"  {what}: {t.bytes} bytes for {t.present_gib:.2f} "
+                f"GiB present, {t.span_gib:.2f} GiB spanned")
             measure = (f"tracking bytes per GiB present ({what}; "
-                       f"{t['present_gib']:.2f} GiB present of "
-                       f"{t['span_gib']:.2f} spanned)")
+                       f"{t.present_gib:.2f} GiB present of "
+                       f"{t.span_gib:.2f} spanned)")
             self.row(measure, "upstream", "0 (PG_reported, a page flag)")
             self.row(measure, "ours",
-                     f"{t['bytes'] / t['present_gib']:.1f} "
-                     f"({t['bytes']} bytes)")
+                     f"{t.bytes / t.present_gib:.1f} "
+                     f"({t.bytes} bytes)")
 
     # 6
     def scaling(self, reps, seconds, ret2, pf2):
@@ -372,15 +388,15 @@ class Bench:
             self.row("order 0: seconds until 90% of a freed GiB is back "
                      "(tmpfs)", cfg, _median_spread([r.t90 for r in rs]))
         t = run_tracking(self.kernels, self.initrd, 4096, ORDER0)
-        self.raw.append(["tracking-order0", t["bytes"], t["present_gib"],
-                         t["span_gib"]])
-        say(f"  order 0: {t['bytes']} bytes for {t['present_gib']:.2f} GiB "
+        self.raw.append(["tracking-order0", t.bytes, t.present_gib,
+                         t.span_gib])
+        say(f"  order 0: {t.bytes} bytes for {t.present_gib:.2f} GiB "
             f"present")
         measure = (f"order 0: tracking bytes per GiB present (4 GiB guest; "
-                   f"{t['present_gib']:.2f} GiB present)")
+                   f"{t.present_gib:.2f} GiB present)")
         self.row(measure, "upstream", "0 (PG_reported, a page flag)")
-        self.row(measure, "ours", f"{t['bytes'] / t['present_gib']:.1f} "
-                 f"({t['bytes']} bytes)")
+        self.row(measure, "ours", f"{t.bytes / t.present_gib:.1f} "
+                 f"({t.bytes} bytes)")
 
     # 8
     def arm64(self):

@@ -15,6 +15,7 @@ free page hinting, no migration (the benchmark guests have none).
 """
 
 import collections
+import dataclasses
 import os
 import re
 import threading
@@ -28,6 +29,19 @@ TRACE_EVENT = "ram_block_discard_range"
 LINE = re.compile(r"ram_block_discard_range (\S+)@(0x[0-9a-f]+) \+ "
                    r"(0x[0-9a-f]+): madvise: (-?\d+) fallocate: (-?\d+) "
                    r"ret: (-?\d+)")
+
+
+@dataclasses.dataclass(frozen=True)
+class Discards:
+    """The host's discards in a stretch of time."""
+    bytes: int          # discarded
+    ranges: int         # discard calls
+    judged: int         # ranges whose window has passed
+    touched: int        # of those, found present again within the window
+
+    @property
+    def touched_share(self):
+        return self.touched / self.judged if self.judged else None
 
 
 def qemu_args(path):
@@ -111,14 +125,9 @@ class DiscardWatch:
             time.sleep(0.1)
 
     def between(self, t0, t1):
-        """Bytes discarded in [t0, t1), ranges, and how many of those were
-        judged and found touched again within the window."""
+        """The Discards of [@t0, @t1)."""
         sel = [e for e in self.events if t0 <= e[0] < t1]
         judged = [e for e in sel if e[2] is not None]
-        return {
-            "discarded_bytes": sum(e[1] for e in sel),
-            "ranges": len(sel),
-            "judged": len(judged),
-            "touched": sum(1 for e in judged if e[2]),
-        }
+        return Discards(sum(e[1] for e in sel), len(sel), len(judged),
+                        sum(1 for e in judged if e[2]))
 

@@ -46,9 +46,14 @@ def _onoff(b):
     return "on" if b else "off"
 
 
+@dataclasses.dataclass(frozen=True)
 class Cell:
-    def __init__(self, stats, hint, poison, iof):
-        self.stats, self.hint, self.poison, self.iof = stats, hint, poison, iof
+    """One combination of the balloon's other features and the guest's
+    init_on_free."""
+    stats: bool
+    hint: bool
+    poison: bool
+    iof: bool
 
     @property
     def name(self):
@@ -68,9 +73,43 @@ def cells():
         yield Cell(stats, hint, poison, iof)
 
 
+@dataclasses.dataclass(frozen=True)
+class Features:
+    """The balloon features the guest driver negotiated."""
+    stats: bool
+    hint: bool
+    poison: bool
+    reporting: bool
+
+    @classmethod
+    def from_bits(cls, bits):
+        """From the balloon marker's feature bit string."""
+        return cls(*(bits[b] == "1" for b in (F_STATS_VQ, F_FREE_PAGE_HINT,
+                                              F_PAGE_POISON, F_REPORTING)))
+
+
+@dataclasses.dataclass(frozen=True)
+class CellResult:
+    """What one guest of the matrix did."""
+    features: Features
+    pct: float          # of the freed memory back on the host
+    t90: float          # seconds until 90% was back (None: never)
+    declined: bool      # the guest logged that it declines reporting
+    stats: bool = None  # the host got statistics (None: stats off)
+
+    def describe(self, reporting):
+        if self.features.reporting:
+            when = ("90% not reached" if self.t90 is None else
+                    f"90% at {self.t90:.1f}s")
+            return f"reports: {self.pct:.0f}% back, {when}"
+        if reporting and self.declined:
+            return f"declines (logged once), {self.pct:.0f}% back"
+        return f"off, {self.pct:.0f}% back"
+
+
 def run_cell(bz, initrd, cell, reporting):
-    """One guest: free FREE_MIB MiB and watch the host. Returns a dict
-    with the outcome; raises AssertionError when the cell misbehaves."""
+    """One guest: free FREE_MIB MiB and watch the host. Returns its
+    CellResult; raises AssertionError when the cell misbehaves."""
     props, qargs = hint_args(cell.hint)
     props["page-poison"] = _onoff(cell.poison)
     expect = reporting and cell.expect_reporting()
@@ -83,14 +122,13 @@ def run_cell(bz, initrd, cell, reporting):
             params={"mib": FREE_MIB, "hold": 1, "after": limit + 30,
                     "settle": 1},
             timeout=limit + 240)
-    out = {}
+    stats = None
     with vm:
         r = measure.watch_return(vm, limit=limit, live=False,
                                  tail_s=0 if expect else limit,
                                  stats=cell.stats)
         if cell.stats:
-            st = vm.guest_stats()
-            out["stats"] = st.get("stat-free-memory", -1) > 0
+            stats = vm.guest_stats().get("stat-free-memory", -1) > 0
         # The guest is idle from here on: no need to wait for its end.
         vm.quit()
     con = vm.console()
@@ -99,40 +137,30 @@ def run_cell(bz, initrd, cell, reporting):
     feats = vm.events("balloon")
     assert feats, "no virtio_balloon device bound"
     bits = feats[0].fields["features"]
-    got = {n: bits[b] == "1" for n, b in (("stats", F_STATS_VQ),
-                                          ("hint", F_FREE_PAGE_HINT),
-                                          ("poison", F_PAGE_POISON),
-                                          ("reporting", F_REPORTING))}
-    pct = r.pct
-    out.update(features=got, pct=pct, t90=r.t90,
-               declined=DECLINE_MSG in con)
-    assert got["hint"] == cell.hint, f"free page hint negotiated: {got}"
+    out = CellResult(Features.from_bits(bits), r.pct, r.t90,
+                     DECLINE_MSG in con, stats)
+    got, pct = out.features, out.pct
+    assert got.hint == cell.hint, f"free page hint negotiated: {got}"
     if cell.stats:
-        assert out["stats"], "the host got no statistics from the guest"
+        assert out.stats, "the host got no statistics from the guest"
     if expect:
-        assert got["reporting"], f"reporting not negotiated: {bits}"
+        assert got.reporting, f"reporting not negotiated: {bits}"
         assert pct >= 80, (f"only {pct:.0f}% of {r.freed_mib:.0f} MiB "
                            f"came back within {limit}s")
-        assert not out["declined"], "guest said it declines, yet reported"
+        assert not out.declined, "guest said it declines, yet reported"
     else:
-        assert not got["reporting"], f"reporting negotiated: {bits}"
+        assert not got.reporting, f"reporting negotiated: {bits}"
         assert pct < 10, f"{pct:.0f}% came back without reporting"
         if reporting:
             n = con.count(DECLINE_MSG)
             assert n == 1, f"the decline is logged {n} times, want once"
         else:
-            assert not out["declined"], "decline logged without reporting"
+            assert not out.declined, "decline logged without reporting"
     return out
 
 
 def _describe(o, reporting):
-    if o is None:
-        return "FAILED"
-    if o["features"]["reporting"]:
-        return f"reports: {o['pct']:.0f}% back, 90% at {o['t90']:.1f}s"
-    if reporting and o["declined"]:
-        return f"declines (logged once), {o['pct']:.0f}% back"
-    return f"off, {o['pct']:.0f}% back"
+    return "FAILED" if o is None else o.describe(reporting)
 
 
 def matrix(res, bz, initrd):
@@ -145,7 +173,7 @@ def matrix(res, bz, initrd):
 
             def one(cell=cell, reporting=reporting, box=box):
                 box["o"] = run_cell(bz, initrd, cell, reporting)
-                return _describe(box["o"], reporting)
+                return box["o"].describe(reporting)
             res.run(f"interop: {cell.name} reporting={_onoff(reporting)}",
                     one)
             row.append(box.get("o"))

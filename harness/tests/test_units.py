@@ -479,10 +479,11 @@ class DiscardWatchTest(unittest.TestCase):
             time.sleep(1.0)
             w.stop()
         got = w.between(0, 1e9)
-        self.assertEqual(got["ranges"], 2)
-        self.assertEqual(got["discarded_bytes"], 2 * size)
-        self.assertEqual(got["judged"], 2)
-        self.assertEqual(got["touched"], 1)
+        self.assertEqual(got.ranges, 2)
+        self.assertEqual(got.bytes, 2 * size)
+        self.assertEqual(got.judged, 2)
+        self.assertEqual(got.touched, 1)
+        self.assertEqual(got.touched_share, 0.5)
         self.assertEqual(w.errors, 1)
         touched.close()
         untouched.close()
@@ -516,6 +517,30 @@ def _harness_imports():
                             [a.name for a in node.names])
         graph[mod] = deps & mods
     return graph
+
+
+class InteropCellTest(unittest.TestCase):
+    def test_features_from_the_marker_bits(self):
+        bits = "0" * 64
+        on = {interop.F_STATS_VQ, interop.F_REPORTING}
+        bits = "".join("1" if i in on else b for i, b in enumerate(bits))
+        self.assertEqual(interop.Features.from_bits(bits),
+                         interop.Features(stats=True, hint=False,
+                                          poison=False, reporting=True))
+
+    def test_describe(self):
+        rep = interop.Features(False, False, False, True)
+        off = interop.Features(False, False, False, False)
+        self.assertEqual(interop.CellResult(rep, 97.4, 1.25, False)
+                         .describe(True), "reports: 97% back, 90% at 1.2s")
+        self.assertEqual(interop.CellResult(rep, 85, None, False)
+                         .describe(True), "reports: 85% back, 90% not "
+                         "reached")
+        self.assertEqual(interop.CellResult(off, 1, None, True)
+                         .describe(True), "declines (logged once), 1% back")
+        self.assertEqual(interop.CellResult(off, 1, None, False)
+                         .describe(False), "off, 1% back")
+        self.assertEqual(len(list(interop.cells())), 16)
 
 
 class BackgroundBuildsTest(unittest.TestCase):
