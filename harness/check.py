@@ -509,19 +509,20 @@ def main(variant, only=None):
     # check says so), not a second build of build/linux.
     from_series = variant == "ours" and not only
     step("build")
+    if not res.run("build: packages, base tree and sources", prepare,
+                   always=True):
+        return finish(res, t0)
+    res.run("error: patch that does not apply", err_bad_patch)
+    # The bad patch left the tree on the base; put the variant back.
+    kernel.checkout(variant)
+    # In the whole test command every other kernel builds in the background
+    # from here on (one at a time, at the lowest CPU priority), in the time
+    # the series checks and the guests leave of the two cores; each check
+    # that needs one waits for it. They build in build/linux, which nothing
+    # in the foreground writes from then on. Otherwise each builds when a
+    # check first needs it.
+    builds = other_kernels(in_background=from_series)
     if from_series:
-        if not res.run("build: packages, base tree and sources", prepare,
-                       always=True):
-            return finish(res, t0)
-        res.run("error: patch that does not apply", err_bad_patch)
-        # The bad patch left the tree on the base; put the variant back.
-        kernel.checkout(variant)
-        # Every other kernel builds in the background from here on (one at
-        # a time, at the lowest CPU priority), in the time the series
-        # checks and the guests leave of the two cores; each check that
-        # needs one waits for it. They build in build/linux, which nothing
-        # in the foreground writes from now on.
-        builds = other_kernels(in_background=True)
         step("the series: git format-patch, checkpatch, kernel-doc, git am")
         am = series_checks(res, boot=False)
         if am:
@@ -530,10 +531,6 @@ def main(variant, only=None):
             f"build: {variant} kernel and initramfs", build, always=True):
         return finish(res, t0)
     bz, initrd = state["bz"], state["initrd"]
-    if not from_series:
-        res.run("error: patch that does not apply", err_bad_patch)
-        kernel.checkout(variant)
-        builds = other_kernels(in_background=False)
 
     step("guest: boot, KUnit, kselftests")
     res.run("boot: guest boots, balloon negotiates reporting",
