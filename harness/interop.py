@@ -430,8 +430,8 @@ def migration(bz, initrd, hint=True, reporting=True, tag="", ram_fix=True):
     with src:
         src.wait_marker("booted", timeout=300)
         bits = src.wait_marker("balloon", timeout=60).fields["features"]
-        assert (bits[F_FREE_PAGE_HINT] == "1") == hint and \
-            (bits[F_REPORTING] == "1") == reporting, \
+        got = Features.from_bits(bits)
+        assert got.hint == hint and got.reporting == reporting, \
             f"hinting/reporting negotiated: {bits}"
         before = _wait_ticks(src, 5, 120)
         n_before = len(_ticks(src))
@@ -554,7 +554,7 @@ def rebind(bz, initrd, tag="", kasan=False, machine="q35", rounds=6):
         when[_when(m, REBIND_MIB)] += 1
     grown, lost = _resumed(vm, "rebind", kasan)
     bits = vm.events("balloon")[-1]
-    assert bits.fields["features"][F_REPORTING] == "1", bits.raw
+    assert Features.from_bits(bits.fields["features"]).reporting, bits.raw
     return (f"{rounds} unbinds ({when[0]} before the reporting of the freed "
             f"{REBIND_MIB} MiB, {when[1]} during it, {when[2]} after it), "
             f"nothing left isolated, "
@@ -605,7 +605,8 @@ def unplug(bz, initrd, tag="", kasan=False, rounds=UNPLUG_ROUNDS):
             vm.qmp.cmd("device_add", **vm.balloon_device())
             vm.send("added")
             bits = vm.wait_marker("balloon", after=n, timeout=120)
-            assert bits.fields["features"][F_REPORTING] == "1", bits.raw
+            assert Features.from_bits(bits.fields["features"]).reporting, \
+                bits.raw
         rc = vm.wait_done()
         vm.wait_exit()
     bad = splats(vm.console())
