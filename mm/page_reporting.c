@@ -60,6 +60,7 @@
  * maps for the nodes' pfn span, allocated at boot. Nothing is added to
  * struct zone.
  */
+#include <linux/debugfs.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
 #include <linux/memory.h>
@@ -69,9 +70,9 @@
 #include <linux/export.h>
 #include <linux/module.h>
 #include <linux/scatterlist.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
-#include <linux/sysfs.h>
-#include <linux/kobject.h>
+#include <linux/vmstat.h>
 
 #include "page_reporting.h"
 #include "internal.h"
@@ -107,10 +108,14 @@ static unsigned int reporting_marked_order = -1;
  * Pacing. A worker starts when no block has been marked for
  * page_reporting_delay_ms (the free looks finished), but no later than
  * page_reporting_max_delay_ms after the first unreported free (frees that
- * never stop still get reported). Both are multiplied by reporting_backoff,
- * which grows while reported or marked blocks keep being reallocated at once:
- * reporting a block that is about to be reused costs the guest a refault
- * and the host a discard for nothing.
+ * never stop still get reported). Both are multiplied by the engine's
+ * back-off factor, which grows while reported or marked blocks keep being
+ * reallocated at once: reporting a block that is about to be reused costs
+ * the guest a refault and the host a discard for nothing. A stretched wait
+ * is never longer than PR_BACKOFF_SPAN times page_reporting_max_delay_ms
+ * (8 s by default), so that however the guest churns, a free is looked at
+ * within that time, and the factor, which only a pass can lower, comes
+ * back down within a few passes once the churn stops.
  */
 static unsigned int page_reporting_delay_ms = 100;
 static unsigned int page_reporting_max_delay_ms = 2000;
@@ -119,6 +124,7 @@ static unsigned int page_reporting_capacity = PAGE_REPORTING_CAPACITY;
 
 #define PR_DELAY_MAX_MS		60000
 #define PR_BACKOFF_MAX		64
+#define PR_BACKOFF_SPAN		4
 #define PR_RETRY_DELAY		HZ
 
 static int reporting_param_set(const char *val, const struct kernel_param *kp,
@@ -427,8 +433,8 @@ static bool reporting_summarize_all(void)
 
 /*
  * Blocks reported by the last pass, to notice how many of them are
- * allocated again soon after ("reported_reallocated"). Only the worker
- * touches it.
+ * allocated again soon after (reported_reallocated in the debugfs state: a
+ * sample, not an event count). Only the worker touches it.
  */
 #define PR_RECENT		256
 #define PR_RECENT_WINDOW	(2 * HZ)
@@ -460,18 +466,28 @@ struct reporting_engine {
  */
 static struct reporting_engine reporting_engine;
 
-/* Statistics, written by the worker and read by sysfs. */
+/* @wait (jiffies) stretched by the back-off factor, within its span. */
+static unsigned long reporting_backed_off(struct reporting_engine *eng,
+					  unsigned long wait)
+{
+	unsigned long span = PR_BACKOFF_SPAN *
+		msecs_to_jiffies(READ_ONCE(page_reporting_max_delay_ms));
+
+	return max(wait, min(wait * READ_ONCE(eng->backoff), span));
+}
+
+/*
+ * The engine's own state, for debugfs; what users watch is in /proc/vmstat
+ * (the PAGE_REPORTING_* events).
+ */
 static struct {
 	unsigned long passes;
-	unsigned long reported_blocks;
-	unsigned long reported_bytes;
 	unsigned long skipped_reallocated;
 	unsigned long reported_reallocated;
 	unsigned long isolated_now;
-	unsigned long report_errors;
 } reporting_stats;
 
-/* Only the worker writes them; sysfs reads them. */
+/* Only the worker writes them; debugfs reads them. */
 static void reporting_stat_add(unsigned long *stat, long n)
 {
 	WRITE_ONCE(*stat, READ_ONCE(*stat) + n);
@@ -559,7 +575,7 @@ static void reporting_mark_range(unsigned long pfn, unsigned int order)
 
 static void reporting_request(struct page_reporting_dev_info *prdev)
 {
-	unsigned long now = jiffies;
+	unsigned long now = jiffies, delay;
 	struct reporting_engine *eng = &reporting_engine;
 
 	/* One store per tick at most: this line is shared by all CPUs. */
@@ -579,9 +595,9 @@ static void reporting_request(struct page_reporting_dev_info *prdev)
 		return;
 
 	WRITE_ONCE(eng->requested_at, now);
+	delay = msecs_to_jiffies(READ_ONCE(page_reporting_delay_ms));
 	queue_delayed_work(system_freezable_wq, &prdev->work,
-			   msecs_to_jiffies(READ_ONCE(page_reporting_delay_ms)) *
-			   READ_ONCE(eng->backoff));
+			   reporting_backed_off(eng, delay));
 }
 
 /*
@@ -1047,12 +1063,13 @@ static void reporting_flush(struct reporting_pass *p)
 
 	reporting_stat_add(&reporting_stats.isolated_now, -(long)n);
 	if (err) {
-		if (!gone)
-			reporting_stat_add(&reporting_stats.report_errors, 1);
+		/* A device that is going away fails its reports: no fault. */
+		if (!gone && err != -ENODEV)
+			count_vm_events(PAGE_REPORTING_FAILED, n);
 		p->err = err;
 	} else {
-		reporting_stat_add(&reporting_stats.reported_blocks, n);
-		reporting_stat_add(&reporting_stats.reported_bytes, bytes);
+		count_vm_events(PAGE_REPORTING_BLOCKS, n);
+		count_vm_events(PAGE_REPORTING_PAGES, bytes >> PAGE_SHIFT);
 	}
 	sg_init_table(eng->sgl, PAGE_REPORTING_CAPACITY);
 	p->nents = 0;
@@ -1313,7 +1330,7 @@ static void page_reporting_process(struct work_struct *work)
 		container_of(d_work, struct page_reporting_dev_info, work);
 	struct reporting_engine *eng = &reporting_engine;
 	unsigned long now = jiffies, quiet, deadline, wait = 0;
-	unsigned long realloc, recent, lost;
+	unsigned long realloc, recent, lost, delay;
 	struct reporting_pass p = { .prdev = prdev, .eng = eng,
 				    .resume_sec = ULONG_MAX };
 	int state;
@@ -1322,10 +1339,11 @@ static void page_reporting_process(struct work_struct *work)
 	 * Still freeing? Wait until no block has been marked for the quiet
 	 * time, but not beyond the deadline counted from the first free.
 	 */
-	quiet = READ_ONCE(eng->last_mark) + eng->backoff *
-		msecs_to_jiffies(READ_ONCE(page_reporting_delay_ms));
-	deadline = READ_ONCE(eng->requested_at) + eng->backoff *
-		msecs_to_jiffies(READ_ONCE(page_reporting_max_delay_ms));
+	delay = msecs_to_jiffies(READ_ONCE(page_reporting_delay_ms));
+	quiet = READ_ONCE(eng->last_mark) + reporting_backed_off(eng, delay);
+	delay = msecs_to_jiffies(READ_ONCE(page_reporting_max_delay_ms));
+	deadline = READ_ONCE(eng->requested_at) +
+		   reporting_backed_off(eng, delay);
 	if (time_before(now, quiet) && time_before(now, deadline))
 		wait = (time_before(quiet, deadline) ? quiet : deadline) - now;
 	if (wait) {
@@ -1404,9 +1422,7 @@ static void page_reporting_process(struct work_struct *work)
 			       PAGE_REPORTING_IDLE);
 	if (state == PAGE_REPORTING_REQUESTED || p.err || p.candidates ||
 	    p.batches >= PR_PASS_BATCHES || p.deferred_any) {
-		unsigned long delay =
-			msecs_to_jiffies(READ_ONCE(page_reporting_delay_ms));
-
+		delay = msecs_to_jiffies(READ_ONCE(page_reporting_delay_ms));
 		/* A device that fails is retried slowly, never in a loop. */
 		if (p.err) {
 			WRITE_ONCE(eng->backoff,
@@ -1428,7 +1444,7 @@ static void page_reporting_process(struct work_struct *work)
 		atomic_set(&prdev->state, PAGE_REPORTING_REQUESTED);
 		WRITE_ONCE(eng->requested_at, jiffies);
 		queue_delayed_work(system_freezable_wq, &prdev->work,
-				   delay * eng->backoff);
+				   reporting_backed_off(eng, delay));
 	}
 }
 
@@ -1718,42 +1734,12 @@ static int reporting_memory_notifier(struct notifier_block *nb,
 }
 #endif
 
-static ssize_t reporting_stat_show(char *buf, unsigned long *field)
-{
-	return sysfs_emit(buf, "%lu\n", READ_ONCE(*field));
-}
-
-#define PR_STAT_ATTR(name)						\
-static ssize_t name##_show(struct kobject *kobj,			\
-			   struct kobj_attribute *attr, char *buf)	\
-{									\
-	return reporting_stat_show(buf, &reporting_stats.name);			\
-}									\
-static struct kobj_attribute name##_attr = __ATTR_RO(name)
-
-PR_STAT_ATTR(passes);
-PR_STAT_ATTR(reported_blocks);
-PR_STAT_ATTR(reported_bytes);
-PR_STAT_ATTR(skipped_reallocated);
-PR_STAT_ATTR(reported_reallocated);
-PR_STAT_ATTR(isolated_now);
-PR_STAT_ATTR(report_errors);
-
-static ssize_t backoff_show(struct kobject *kobj, struct kobj_attribute *attr,
-			    char *buf)
-{
-	return sysfs_emit(buf, "%u\n", READ_ONCE(reporting_engine.backoff));
-}
-
-static struct kobj_attribute backoff_attr = __ATTR_RO(backoff);
-
 /*
  * What the tracking costs in memory: the bits in the mem_section_usage of
  * every present section, and the summary. The memory locks keep sections
  * from coming and going, and the summary from being replaced, meanwhile.
  */
-static ssize_t tracking_bytes_show(struct kobject *kobj,
-				   struct kobj_attribute *attr, char *buf)
+static size_t reporting_tracking_bytes(void)
 {
 	struct reporting_summary *summary;
 	size_t bytes;
@@ -1764,32 +1750,40 @@ static ssize_t tracking_bytes_show(struct kobject *kobj,
 	if (summary)
 		bytes += struct_size(summary, map, BITS_TO_LONGS(summary->nbits));
 	reporting_unlock_memory();
-	return sysfs_emit(buf, "%zu\n", bytes);
+	return bytes;
 }
 
-static struct kobj_attribute tracking_bytes_attr = __ATTR_RO(tracking_bytes);
+/*
+ * /sys/kernel/debug/page_reporting/state: the engine's internal state, one
+ * "name value" line each, for debugging and benchmarks. Not an ABI.
+ */
+static int reporting_state_show(struct seq_file *m, void *v)
+{
+	struct page_reporting_dev_info *prdev;
+	bool pending = false;
 
-static struct attribute *reporting_stat_attrs[] = {
-	&passes_attr.attr,
-	&reported_blocks_attr.attr,
-	&reported_bytes_attr.attr,
-	&skipped_reallocated_attr.attr,
-	&reported_reallocated_attr.attr,
-	&isolated_now_attr.attr,
-	&report_errors_attr.attr,
-	&backoff_attr.attr,
-	&tracking_bytes_attr.attr,
-	NULL,
-};
+	/* A pass is queued or running: something freed is not looked at. */
+	rcu_read_lock();
+	prdev = rcu_dereference(pr_dev_info);
+	if (prdev)
+		pending = atomic_read(&prdev->state) != PAGE_REPORTING_IDLE;
+	rcu_read_unlock();
 
-static const struct attribute_group reporting_stat_group = {
-	.name = "stats",
-	.attrs = reporting_stat_attrs,
-};
+	seq_printf(m, "passes %lu\n", READ_ONCE(reporting_stats.passes));
+	seq_printf(m, "pending %d\n", pending);
+	seq_printf(m, "skipped_reallocated %lu\n",
+		   READ_ONCE(reporting_stats.skipped_reallocated));
+	seq_printf(m, "reported_reallocated %lu\n",
+		   READ_ONCE(reporting_stats.reported_reallocated));
+	seq_printf(m, "isolated %lu\n", READ_ONCE(reporting_stats.isolated_now));
+	seq_printf(m, "backoff %u\n", READ_ONCE(reporting_engine.backoff));
+	seq_printf(m, "tracking_bytes %zu\n", reporting_tracking_bytes());
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(reporting_state);
 
 static int __init page_reporting_init(void)
 {
-	struct kobject *kobj;
 	int err;
 
 	err = reporting_maps_init();
@@ -1803,13 +1797,11 @@ static int __init page_reporting_init(void)
 #ifdef CONFIG_MEMORY_HOTPLUG
 	hotplug_memory_notifier(reporting_memory_notifier, DEFAULT_CALLBACK_PRI);
 #endif
-	kobj = kobject_create_and_add("page_reporting", mm_kobj);
-	if (!kobj)
-		return -ENOMEM;
-	err = sysfs_create_group(kobj, &reporting_stat_group);
-	if (err)
-		kobject_put(kobj);
-	return err;
+	/* Without debugfs the engine works the same; only the file is gone. */
+	debugfs_create_file("state", 0444,
+			    debugfs_create_dir("page_reporting", NULL), NULL,
+			    &reporting_state_fops);
+	return 0;
 }
 
 /* Before device_initcall(): drivers register from their probe. */

@@ -502,10 +502,23 @@ static void prt_test_counts_restored(struct kunit *test)
 	spin_unlock_irq(&prt->watch->lock);
 }
 
+/* The count of vm event @item, summed over every CPU. */
+static unsigned long prt_vm_event(struct kunit *test, enum vm_event_item item)
+{
+	unsigned long *events;
+
+	/* Zeroed: without CONFIG_VM_EVENT_COUNTERS every event reads 0. */
+	events = kunit_kcalloc(test, NR_VM_EVENT_ITEMS, sizeof(*events),
+			       GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, events);
+	all_vm_events(events);
+	return events[item];
+}
+
 /* A failed report puts the blocks back still marked, for a later pass. */
 static void prt_test_report_error(struct kunit *test)
 {
-	unsigned long errors = reporting_stats.report_errors, pfn;
+	unsigned long failed = prt_vm_event(test, PAGE_REPORTING_FAILED), pfn;
 	struct page *page;
 	int i;
 
@@ -522,7 +535,11 @@ static void prt_test_report_error(struct kunit *test)
 		flush_delayed_work(&prt->prdev.work);
 	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn), 1U);
 	KUNIT_EXPECT_TRUE(test, prt_marked(pfn));
-	KUNIT_EXPECT_GT(test, reporting_stats.report_errors, errors);
+	/* Counted, where the kernel counts vm events. */
+	if (IS_ENABLED(CONFIG_VM_EVENT_COUNTERS))
+		KUNIT_EXPECT_GT(test,
+				prt_vm_event(test, PAGE_REPORTING_FAILED),
+				failed);
 
 	prt->fail = 0;
 	prt_forget();
@@ -899,6 +916,32 @@ static void prt_test_hotplug_notifier(struct kunit *test)
 }
 #endif
 
+/*
+ * Back-off stretches a wait by its factor, but never beyond PR_BACKOFF_SPAN
+ * times max_delay_ms: a free is looked at within that however the guest
+ * churns.
+ */
+static void prt_test_backoff_span(struct kunit *test)
+{
+	unsigned long span = PR_BACKOFF_SPAN *
+		msecs_to_jiffies(READ_ONCE(page_reporting_max_delay_ms));
+	struct reporting_engine *eng;
+
+	eng = kunit_kzalloc(test, sizeof(*eng), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, eng);
+	KUNIT_ASSERT_GT(test, span, 40UL);
+
+	eng->backoff = 1;
+	KUNIT_EXPECT_EQ(test, reporting_backed_off(eng, 10), 10UL);
+	eng->backoff = 4;
+	KUNIT_EXPECT_EQ(test, reporting_backed_off(eng, 10), 40UL);
+	eng->backoff = PR_BACKOFF_MAX;
+	KUNIT_EXPECT_EQ(test, reporting_backed_off(eng, span / 4), span);
+	KUNIT_EXPECT_EQ(test, reporting_backed_off(eng, span), span);
+	/* A wait the tunables make longer than the span is not cut. */
+	KUNIT_EXPECT_EQ(test, reporting_backed_off(eng, 2 * span), 2 * span);
+}
+
 /* Every tunable rejects bad input with -EINVAL and keeps its value. */
 static void prt_test_tunables(struct kunit *test)
 {
@@ -1271,6 +1314,7 @@ static struct kunit_case page_reporting_test_cases[] = {
 	KUNIT_CASE(prt_test_hotplug_notifier),
 #endif
 	KUNIT_CASE(prt_test_tunables),
+	KUNIT_CASE(prt_test_backoff_span),
 	KUNIT_CASE(prt_test_register_order),
 	KUNIT_CASE(prt_test_order_zero),
 	KUNIT_CASE(prt_test_order_between),

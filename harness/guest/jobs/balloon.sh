@@ -24,8 +24,5 @@ rc=$?
 kill $compactor
 cat /tmp/stress.err
 line=$(grep '^stress:' /tmp/stress.out | tail -n 1)
-vm() {
-	awk -v k="$1" '$1 == k { print $2 }' /proc/vmstat
-}
-mark "stress rc=$rc ${line#stress: } reported_bytes=$(prstat reported_bytes) balloon_inflate=$(vm balloon_inflate) balloon_deflate=$(vm balloon_deflate) balloon_migrate=$(vm balloon_migrate)"
+mark "stress rc=$rc ${line#stress: } reported_bytes=$(prstat reported_bytes) balloon_inflate=$(vmevent balloon_inflate) balloon_deflate=$(vmevent balloon_deflate) balloon_migrate=$(vmevent balloon_migrate)"
 exit $rc

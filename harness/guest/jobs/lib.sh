@@ -70,20 +70,45 @@ mark_balloon() {
 	done
 }
 
-# A counter of the engine in /sys/kernel/mm/page_reporting/stats (0 when
-# the engine is not there).
-prstat() {
-	cat "/sys/kernel/mm/page_reporting/stats/$1" 2>/dev/null || echo 0
+# The kernel's page size in bytes (4096, or 65536 on the 64K kernels).
+page_size() {
+	awk '$1 == "KernelPageSize:" { print $2 * 1024; exit }' /proc/self/smaps
 }
 
-# Wait until reported_bytes stays the same for two seconds (the engine
-# starts a pass at most max_delay_ms, 2 s, after a free when it is not
-# backing off); fail after two minutes.
+# An event of /proc/vmstat (0 when the kernel has no such event).
+vmevent() {
+	awk -v k="$1" '$1 == k { v = $2 } END { print v + 0 }' /proc/vmstat
+}
+
+# The engine's figure @1, as the harness's markers name it: reported_bytes
+# and reported_blocks from its /proc/vmstat events, the others (passes,
+# isolated_now, backoff, tracking_bytes, ...) from its debugfs state. 0
+# when the engine is not there.
+prstat() {
+	case $1 in
+	reported_bytes)
+		echo $(($(vmevent page_reporting_pages) * $(page_size))) ;;
+	reported_blocks) vmevent page_reporting_blocks ;;
+	isolated_now) prstate isolated ;;
+	*) prstate "$1" ;;
+	esac
+}
+
+# A line of the engine's debugfs state (0 without it).
+prstate() {
+	awk -v k="$1" '$1 == k { v = $2 } END { print v + 0 }' \
+		/sys/kernel/debug/page_reporting/state 2>/dev/null || echo 0
+}
+
+# Wait until the engine has no pass pending and reported_bytes stays the
+# same for two seconds (a kernel without the engine's state has nothing
+# pending); fail after two minutes.
 reporting_quiet() {
 	n=0 same=0 prev=
 	while [ $same -lt 2 ]; do
 		v=$(prstat reported_bytes)
-		[ "$v" = "$prev" ] && same=$((same + 1)) || same=0
+		[ "$v" = "$prev" ] && [ "$(prstate pending)" = 0 ] &&
+			same=$((same + 1)) || same=0
 		prev=$v
 		n=$((n + 1))
 		[ $n -lt 120 ] || { echo "reporting not quiet after 120 s"; return 1; }

@@ -10,11 +10,10 @@ else
 	echo never > /sys/kernel/mm/transparent_hugepage/enabled
 fi
 stats() {
-	d=/sys/kernel/mm/page_reporting/stats
-	[ -d $d ] || return 0
-	line=""
-	for f in $d/*; do line="$line ${f##*/}=$(cat "$f")"; done
-	mark "stats-$1$line"
+	[ -e /sys/kernel/debug/page_reporting/state ] || return 0
+	mark "stats-$1 reported_bytes=$(prstat reported_bytes)" \
+		"reported_blocks=$(prstat reported_blocks)" \
+		"$(tr ' ' = < /sys/kernel/debug/page_reporting/state | tr '\n' ' ')"
 }
 sleep "$(param settle 3)"
 # pr.go=1: start when the host says so (once it has seen the reporter go

@@ -7,17 +7,18 @@
  * - page_reporting.page_reporting_order reads back a valid order, accepts a
  *   valid write and rejects bad ones with EINVAL, keeping its value;
  * - the engine's tunables do the same;
- * - freeing memory makes /sys/kernel/mm/page_reporting/stats move, and an
- *   idle guest stops reporting (nothing is reported twice);
+ * - freeing memory makes the page_reporting_* events of /proc/vmstat move,
+ *   and an idle guest stops reporting (nothing is reported twice);
  * - each reported batch fires the page_reporting_batch tracepoint;
- * - stats/tracking_bytes matches the present memory.
+ * - tracking_bytes in the engine's debugfs state matches the present
+ *   memory.
  *
- * The engine's statistics and tunables come with the bitmap engine; on a
- * kernel without them those tests skip. Without a virtio-balloon device
- * that negotiated reporting (no balloon, or a host that does not offer
- * it) the tests that need one skip, so run_vmtests.sh can run this
- * anywhere. The order
- * and tracking checks know x86-64's geometry only and skip elsewhere.
+ * The engine's events, state and tunables come with the bitmap engine; on
+ * a kernel without them (or without debugfs mounted) those tests skip.
+ * Without a virtio-balloon device that negotiated reporting (no balloon,
+ * or a host that does not offer it) the tests that need one skip, so
+ * run_vmtests.sh can run this anywhere. The order and tracking checks
+ * know x86-64's geometry only and skip elsewhere.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -35,7 +36,8 @@
 #define VIRTIO_DRV	"/sys/bus/virtio/drivers/virtio_balloon"
 #define PARAMS		"/sys/module/page_reporting/parameters/"
 #define ORDER_PARAM	PARAMS "page_reporting_order"
-#define STATS		"/sys/kernel/mm/page_reporting/stats/"
+#define VMSTAT		"/proc/vmstat"
+#define STATE		"/sys/kernel/debug/page_reporting/state"
 /* include/uapi/linux/virtio_balloon.h */
 #define VIRTIO_BALLOON_F_REPORTING	5
 /* MAX_PAGE_ORDER on x86-64 with the default configuration. */
@@ -176,12 +178,34 @@ TEST_F(order_param, rejects_bad_values)
 	}
 }
 
-static long stat_value(const char *name)
+/* The value of the "@name value" line of @path, or -1 without one. */
+static long keyed_value(const char *path, const char *name)
 {
-	char path[256];
+	char line[256], key[128];
+	long v, ret = -1;
+	FILE *f;
 
-	snprintf(path, sizeof(path), STATS "%s", name);
-	return read_long(path);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%127s %ld", key, &v) == 2 &&
+		    !strcmp(key, name)) {
+			ret = v;
+			break;
+		}
+	fclose(f);
+	return ret;
+}
+
+static long vmstat_value(const char *name)
+{
+	return keyed_value(VMSTAT, name);
+}
+
+static long state_value(const char *name)
+{
+	return keyed_value(STATE, name);
 }
 
 /* Map @len bytes of anonymous memory, write every page, unmap it. */
@@ -211,26 +235,29 @@ static double seconds(void)
 TEST(reports_freed_memory)
 {
 	size_t len = 256UL << 20;
-	long before, now = 0, isolated = -1;
+	long pages = len / getpagesize(), before, now = 0, isolated = -1;
 	double t0;
 
-	if (access(STATS, R_OK))
-		SKIP(return, "no %s", STATS);
+	before = vmstat_value("page_reporting_pages");
+	if (before < 0)
+		SKIP(return, "no page_reporting_pages in %s", VMSTAT);
 	if (!reporting_balloons())
 		SKIP(return, "no virtio_balloon device with reporting");
-	before = stat_value("reported_bytes");
-	ASSERT_GE(before, 0);
 
 	ASSERT_EQ(0, free_written_memory(len));
 
 	/* Default pacing reports within a few seconds; allow 30. */
 	for (t0 = seconds(); seconds() - t0 < 30; usleep(100000)) {
-		now = stat_value("reported_bytes");
-		if (now - before >= (long)(len / 2))
+		now = vmstat_value("page_reporting_pages");
+		if (now - before >= pages / 2)
 			break;
 	}
-	EXPECT_GE(now - before, (long)(len / 2))
-		TH_LOG("reported %ld bytes after freeing %zu", now - before, len);
+	EXPECT_GE(now - before, pages / 2)
+		TH_LOG("reported %ld pages after freeing %ld", now - before,
+		       pages);
+
+	if (state_value("isolated") < 0)
+		SKIP(return, "no %s (debugfs not mounted?)", STATE);
 
 	/*
 	 * The pass may still have a batch out with the host: blocks are
@@ -238,7 +265,7 @@ TEST(reports_freed_memory)
 	 * in the buddy allocator soon after.
 	 */
 	for (t0 = seconds(); seconds() - t0 < 30; usleep(100000)) {
-		isolated = stat_value("isolated_now");
+		isolated = state_value("isolated");
 		if (!isolated)
 			break;
 	}
@@ -252,24 +279,30 @@ TEST(idle_guest_stops_reporting)
 	long blocks, passes;
 	double t0;
 
-	if (access(STATS, R_OK))
-		SKIP(return, "no %s", STATS);
+	if (vmstat_value("page_reporting_blocks") < 0)
+		SKIP(return, "no page_reporting_blocks in %s", VMSTAT);
+	if (state_value("pending") < 0)
+		SKIP(return, "no pending in %s (debugfs not mounted?)", STATE);
 	if (!reporting_balloons())
 		SKIP(return, "no virtio_balloon device with reporting");
-	/* Let whatever is pending go out: until a 3 s window stays quiet. */
-	for (t0 = seconds(); seconds() - t0 < 60;) {
-		blocks = stat_value("reported_blocks");
-		sleep(3);
-		if (stat_value("reported_blocks") == blocks)
-			break;
-	}
-	blocks = stat_value("reported_blocks");
-	passes = stat_value("passes");
+	/*
+	 * Let what earlier tests freed go out. A pass starts at most four
+	 * times max_delay_ms (8 s by default) after a free, and a block on
+	 * probation takes one more: allow 60 s.
+	 */
+	for (t0 = seconds(); state_value("pending"); usleep(100000))
+		ASSERT_LT(seconds() - t0, 60)
+			TH_LOG("a pass is still pending after 60 s");
+	blocks = vmstat_value("page_reporting_blocks");
+	passes = state_value("passes");
 	sleep(5);
-	EXPECT_EQ(blocks, stat_value("reported_blocks"))
+	EXPECT_EQ(blocks, vmstat_value("page_reporting_blocks"))
 		TH_LOG("an idle guest reported %ld more blocks",
-		       stat_value("reported_blocks") - blocks);
-	EXPECT_EQ(passes, stat_value("passes"));
+		       vmstat_value("page_reporting_blocks") - blocks);
+	EXPECT_EQ(passes, state_value("passes"))
+		TH_LOG("an idle guest ran %ld more passes",
+		       state_value("passes") - passes);
+	EXPECT_EQ(0, state_value("pending"));
 }
 
 /* x86-64: 128 MiB sections of 4 KiB pages, 2 MiB tracked blocks. */
@@ -320,10 +353,10 @@ TEST(tracking_bytes_follow_present_memory)
 #ifndef __x86_64__
 	SKIP(return, "the section geometry is x86-64's");
 #endif
-	if (access(STATS "tracking_bytes", R_OK))
-		SKIP(return, "no %stracking_bytes", STATS);
+	bytes = state_value("tracking_bytes");
+	if (bytes < 0)
+		SKIP(return, "no tracking_bytes in %s", STATE);
 	ASSERT_EQ(0, zone_extent(&present, &end_pfn));
-	bytes = stat_value("tracking_bytes");
 	ASSERT_GT(bytes, 0);
 
 	summary = sizeof(long) +
@@ -361,11 +394,11 @@ TEST(tracepoint_per_batch)
 	ASSERT_LE(0, fd);
 	close(fd);
 	ASSERT_EQ(0, write_str(EVENT "enable", "1"));
-	before = stat_value("reported_blocks");
+	before = vmstat_value("page_reporting_blocks");
 
 	ASSERT_EQ(0, free_written_memory(len));
 	for (t0 = seconds(); seconds() - t0 < 30; usleep(100000))
-		if (stat_value("reported_blocks") > before)
+		if (vmstat_value("page_reporting_blocks") > before)
 			break;
 	/* Let the pass that is reporting finish. */
 	sleep(1);
