@@ -20,7 +20,9 @@
  *   probate  The first time the worker finds a marked block free, it sets
  *            the block's probation bit and leaves it. A free in the block
  *            before the next pass clears that bit again; an allocation
- *            leaves it not free. Blocks that churn are not reported.
+ *            leaves it not free. Blocks that churn are not reported. Below
+ *            the tracked order, a block that is not free as a whole skips
+ *            probation: every free inside it would restart it.
  *   isolate  Under zone->lock, taken once per batch and marked section, a
  *            marked block on probation that is still free is taken off the
  *            free list into a scatterlist and its bits are cleared: as a
@@ -802,19 +804,20 @@ static void reporting_take(struct reporting_pass *p, struct page *page,
 /*
  * The reporting order is below the tracked order and the marked tracked
  * block at @pfn is not free as a whole: report the free buddy blocks of at
- * least the reporting order inside it that were not reported yet, once the
- * block has been on probation. Called with p->zone locked. Returns false
- * when the batch is full; a block with candidates left then keeps its
- * bits for the next pass.
+ * least the reporting order inside it that were not reported yet. Called
+ * with p->zone locked. Returns false when the batch is full; a block with
+ * candidates left then keeps its bits for the next pass.
+ *
+ * No probation here: a free of any page in the 2 MiB block, which a block
+ * in use sees all the time, would clear its probation bit before the next
+ * pass, so what is free in it would never be reported and the worker would
+ * requeue itself for it for ever.
  */
 static bool reporting_isolate_within(struct reporting_pass *p,
 				     unsigned long pfn)
 {
 	unsigned long end = pfn + (1UL << PR_TRACK_ORDER), q = pfn;
 	bool found = false, left = false, whole;
-
-	if (reporting_probate(p, pfn, PR_TRACK_ORDER))
-		return true;
 
 	/*
 	 * A block whose last page is in p->zone and has a struct page has
@@ -868,7 +871,7 @@ static bool reporting_isolate_within(struct reporting_pass *p,
 	}
 
 	if (left) {
-		/* Still on probation: the rest goes with the next pass. */
+		/* Still marked: the rest goes with the next pass. */
 		p->deferred = true;
 		return p->nents < p->capacity;
 	}

@@ -1098,6 +1098,40 @@ static void prt_test_order_zero(struct kunit *test)
 }
 
 /*
+ * Below the tracked order, frees keep landing in a tracked block that stays
+ * in use, one before every pass: what is free in it is reported at the
+ * first pass all the same, not held back by a probation that every free
+ * restarts.
+ */
+static void prt_test_order_zero_busy_block(struct kunit *test)
+{
+	unsigned long pfn, i, n = 1UL << PR_TRACK_ORDER;
+	struct page *page;
+
+	prt_reregister(test, 0, PAGE_REPORTING_ORDER_UNSPECIFIED);
+	page = prt_alloc_split(test, PR_TRACK_ORDER);
+	pfn = page_to_pfn(page);
+	page_reporting_delay_ms = 0;
+
+	/* Odd pages: their even buddies stay allocated, nothing merges. */
+	prt_free(page + 1, 0);
+	for (i = 0; i < 4; i++) {
+		flush_delayed_work(&prt->prdev.work);
+		prt_free(page + 3 + 2 * i, 0);
+	}
+	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn + 1), 1U);
+	KUNIT_EXPECT_TRUE(test, prt_settle());
+	for (i = 0; i < 5; i++)
+		KUNIT_EXPECT_EQ(test, prt_times_reported(pfn + 1 + 2 * i), 1U);
+
+	for (i = 0; i < n; i++)
+		if (i % 2 == 0 || i > 9)
+			__free_page(page + i);
+	drain_all_pages(NULL);
+	prt_settle();
+}
+
+/*
  * A reporting order between 0 and the tracked order: a free block of that
  * order inside a tracked block is reported as one entry, smaller ones are
  * not. A single free page before it, at the start of the tracked block,
@@ -1317,6 +1351,7 @@ static struct kunit_case page_reporting_test_cases[] = {
 	KUNIT_CASE(prt_test_backoff_span),
 	KUNIT_CASE(prt_test_register_order),
 	KUNIT_CASE(prt_test_order_zero),
+	KUNIT_CASE(prt_test_order_zero_busy_block),
 	KUNIT_CASE(prt_test_order_between),
 	KUNIT_CASE(prt_test_order_above),
 	KUNIT_CASE(prt_test_order_lowered),
