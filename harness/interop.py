@@ -222,10 +222,10 @@ MIGRATION_SLOW_S = 30
 # free blocks of order 9 or more
 # (/proc/buddyinfo). The left side minus the right is a lower bound of the
 # reportable memory the host still holds (used memory the destination
-# never got written is not resident either); with THP it is close. The
-# engine may wait PR_BACKOFF_MAX x max_delay_ms (128 s) after the stress's
-# churn, and a block needs two passes (probation): 64 x 2 s, then up to
-# 32 x 2 s.
+# never got written is not resident either); with THP it is close. After
+# the stress's churn the engine waits at most four times max_delay_ms
+# (8 s) between passes, and a block needs two passes (probation); the
+# rest of the bound is for a slow TCG host.
 REPORT_WAIT = 300
 MIGRATION_STRESS_MIB = 128
 # The stop can come while the stress drains: it then holds half its
