@@ -487,6 +487,7 @@ static struct {
 	unsigned long skipped_reallocated;
 	unsigned long reported_reallocated;
 	unsigned long isolated_now;
+	unsigned long kept_by_device;
 } reporting_stats;
 
 /* Only the worker writes them; debugfs reads them. */
@@ -1006,6 +1007,18 @@ static bool reporting_dev_gone(struct reporting_pass *p)
 }
 
 /*
+ * A device that could not be reset may still write or discard the blocks of
+ * its last report (->report() returned -EINPROGRESS): they must never be
+ * used again, so they stay isolated, off the free lists, for good.
+ */
+static void reporting_keep_isolated(unsigned int n, unsigned long bytes)
+{
+	pr_warn("page_reporting: %u blocks (%lu KiB) stay with a device that was not reset\n",
+		n, bytes >> 10);
+	reporting_stat_add(&reporting_stats.kept_by_device, n);
+}
+
+/*
  * Report the batch of p->zone and give it back. Called with the memory
  * locks held and no zone locked; returns the same way. The isolated blocks
  * need no lock while they are out: nobody else can reach them.
@@ -1037,6 +1050,12 @@ static void reporting_flush(struct reporting_pass *p)
 					   n, bytes, err);
 	}
 
+	if (unlikely(err == -EINPROGRESS)) {
+		reporting_keep_isolated(n, bytes);
+		/* None of them goes back to the free lists. */
+		n = 0;
+	}
+
 	spin_lock_irq(&zone->lock);
 	for_each_sg(eng->sgl, sg, n, i) {
 		struct page *page = sg_page(sg);
@@ -1064,10 +1083,10 @@ static void reporting_flush(struct reporting_pass *p)
 	}
 	spin_unlock_irq(&zone->lock);
 
-	reporting_stat_add(&reporting_stats.isolated_now, -(long)n);
+	reporting_stat_add(&reporting_stats.isolated_now, -(long)p->nents);
 	if (err) {
 		/* A device that is going away fails its reports: no fault. */
-		if (!gone && err != -ENODEV)
+		if (!gone && err != -ENODEV && err != -EINPROGRESS)
 			count_vm_events(PAGE_REPORTING_FAILED, n);
 		p->err = err;
 	} else {
@@ -1779,6 +1798,8 @@ static int reporting_state_show(struct seq_file *m, void *v)
 	seq_printf(m, "reported_reallocated %lu\n",
 		   READ_ONCE(reporting_stats.reported_reallocated));
 	seq_printf(m, "isolated %lu\n", READ_ONCE(reporting_stats.isolated_now));
+	seq_printf(m, "kept_by_device %lu\n",
+		   READ_ONCE(reporting_stats.kept_by_device));
 	seq_printf(m, "backoff %u\n", READ_ONCE(reporting_engine.backoff));
 	seq_printf(m, "tracking_bytes %zu\n", reporting_tracking_bytes());
 	return 0;
