@@ -542,7 +542,7 @@ def rebind(bz, initrd, tag="", kasan=False, machine="q35", rounds=6):
     _free_kb()). @machine: see qemu.MACHINES."""
     vm = VM(f"rebind{tag}", bz, initrd, job="rebind", mem_mib=GUEST_MIB,
             params={"mib": REBIND_MIB, "rounds": rounds}, timeout=600,
-            append="page_reporting.capacity=1", machine=machine)
+            machine=machine)
     with vm:
         rc = vm.wait_done()
         vm.wait_exit()
@@ -574,13 +574,14 @@ UNPLUG_MIB = 256
 def unplug(bz, initrd, tag="", kasan=False, rounds=UNPLUG_ROUNDS):
     """Remove the virtio-balloon device from the host (QMP device_del; the
     guest's ACPI PCI hotplug driver unbinds it, then ejects it) while the
-    engine reports, and plug a new one in; @rounds times. One block
-    per report (capacity=1) makes reporting the 256 MiB take two passes of
-    64 reports: a removal can land before, between or after them.
+    engine reports, and plug a new one in; @rounds times. One block per
+    report (the guest sets the engine's capacity knob to 1) makes
+    reporting the 256 MiB take two passes of 64 reports: a removal can
+    land before, between or after them.
     @tag: suffix of the run directory. @kasan: as for rebind()."""
     vm = VM(f"unplug{tag}", bz, initrd, job="unplug", mem_mib=GUEST_MIB,
             params={"mib": UNPLUG_MIB, "rounds": rounds}, timeout=900,
-            append="page_reporting.capacity=1", balloon_port="rp1")
+            balloon_port="rp1")
     # Removals that came before, during and after the pass.
     when = [0, 0, 0]
     n = 0

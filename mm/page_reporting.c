@@ -74,6 +74,7 @@
 #include <linux/scatterlist.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
 #include <linux/vmstat.h>
 
 #include "page_reporting.h"
@@ -129,15 +130,32 @@ static unsigned int page_reporting_capacity = PAGE_REPORTING_CAPACITY;
 #define PR_BACKOFF_SPAN		4
 #define PR_RETRY_DELAY		HZ
 
-static int reporting_param_set(const char *val, const struct kernel_param *kp,
-			       unsigned int min, unsigned int max)
+/*
+ * The pacing and batch size are the engine's knobs, for experiments and
+ * tests, in debugfs (/sys/kernel/debug/page_reporting/): no administrator
+ * needs to set them.
+ */
+struct reporting_knob {
+	const char *name;
+	unsigned int *val;
+	unsigned int min, max;
+};
+
+static const struct reporting_knob reporting_knobs[] = {
+	{ "delay_ms", &page_reporting_delay_ms, 0, PR_DELAY_MAX_MS },
+	{ "max_delay_ms", &page_reporting_max_delay_ms, 0, PR_DELAY_MAX_MS },
+	{ "capacity", &page_reporting_capacity, 1, PAGE_REPORTING_CAPACITY },
+};
+
+/* Out of range, negative, overflowing or not a number: -EINVAL. */
+static int reporting_knob_set(const struct reporting_knob *knob,
+			      const char *buf)
 {
 	unsigned int v;
 
-	/* Out of range, negative, overflowing or not a number: -EINVAL. */
-	if (!val || kstrtouint(val, 10, &v) || v < min || v > max)
+	if (!buf || kstrtouint(buf, 10, &v) || v < knob->min || v > knob->max)
 		return -EINVAL;
-	WRITE_ONCE(*(unsigned int *)kp->arg, v);
+	WRITE_ONCE(*knob->val, v);
 	return 0;
 }
 
@@ -177,34 +195,6 @@ MODULE_PARM_DESC(page_reporting_order,
  * drivers)
  */
 EXPORT_SYMBOL_GPL(page_reporting_order);
-
-static int reporting_delay_set(const char *val, const struct kernel_param *kp)
-{
-	return reporting_param_set(val, kp, 0, PR_DELAY_MAX_MS);
-}
-
-static int reporting_capacity_set(const char *val, const struct kernel_param *kp)
-{
-	return reporting_param_set(val, kp, 1, PAGE_REPORTING_CAPACITY);
-}
-
-static const struct kernel_param_ops reporting_delay_ops = {
-	.set = reporting_delay_set,
-	.get = param_get_uint,
-};
-
-static const struct kernel_param_ops reporting_capacity_ops = {
-	.set = reporting_capacity_set,
-	.get = param_get_uint,
-};
-
-module_param_cb(delay_ms, &reporting_delay_ops, &page_reporting_delay_ms, 0644);
-MODULE_PARM_DESC(delay_ms, "Quiet time after the last free before reporting (ms, 0..60000)");
-module_param_cb(max_delay_ms, &reporting_delay_ops, &page_reporting_max_delay_ms,
-		0644);
-MODULE_PARM_DESC(max_delay_ms, "Longest wait after the first unreported free (ms, 0..60000)");
-module_param_cb(capacity, &reporting_capacity_ops, &page_reporting_capacity, 0644);
-MODULE_PARM_DESC(capacity, "Most blocks per report (1..32, and the device's limit)");
 
 static struct page_reporting_dev_info __rcu *pr_dev_info __read_mostly;
 
@@ -1806,6 +1796,55 @@ static int reporting_state_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(reporting_state);
 
+static ssize_t reporting_knob_read(struct file *file, char __user *ubuf,
+				   size_t len, loff_t *ppos)
+{
+	const struct reporting_knob *knob = file->private_data;
+	char buf[16];
+	int n;
+
+	n = scnprintf(buf, sizeof(buf), "%u\n", READ_ONCE(*knob->val));
+	return simple_read_from_buffer(ubuf, len, ppos, buf, n);
+}
+
+static ssize_t reporting_knob_write(struct file *file,
+				    const char __user *ubuf, size_t len,
+				    loff_t *ppos)
+{
+	const struct reporting_knob *knob = file->private_data;
+	char buf[24];
+
+	if (*ppos || !len || len >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, len))
+		return -EFAULT;
+	buf[len] = '\0';
+	if (reporting_knob_set(knob, buf))
+		return -EINVAL;
+	return len;
+}
+
+static const struct file_operations reporting_knob_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.read = reporting_knob_read,
+	.write = reporting_knob_write,
+	.llseek = default_llseek,
+};
+
+/* Without debugfs the engine works the same; only the files are gone. */
+static void __init reporting_debugfs_init(void)
+{
+	struct dentry *dir = debugfs_create_dir("page_reporting", NULL);
+	unsigned int i;
+
+	debugfs_create_file("state", 0444, dir, NULL, &reporting_state_fops);
+	for (i = 0; i < ARRAY_SIZE(reporting_knobs); i++)
+		debugfs_create_file(reporting_knobs[i].name, 0600, dir,
+				    (void *)&reporting_knobs[i],
+				    &reporting_knob_fops);
+}
+
 static int __init page_reporting_init(void)
 {
 	int err;
@@ -1821,10 +1860,7 @@ static int __init page_reporting_init(void)
 #ifdef CONFIG_MEMORY_HOTPLUG
 	hotplug_memory_notifier(reporting_memory_notifier, DEFAULT_CALLBACK_PRI);
 #endif
-	/* Without debugfs the engine works the same; only the file is gone. */
-	debugfs_create_file("state", 0444,
-			    debugfs_create_dir("page_reporting", NULL), NULL,
-			    &reporting_state_fops);
+	reporting_debugfs_init();
 	return 0;
 }
 

@@ -1008,34 +1008,39 @@ static void prt_test_tunables(struct kunit *test)
 		"abc", "-1", "", "12x", "99999999999999999999", "0x10",
 	};
 	unsigned int val = 1234, order = PR_TRACK_ORDER;
-	struct kernel_param kp = { .arg = &val };
+	const struct reporting_knob delay = {
+		"delay", &val, 0, PR_DELAY_MAX_MS,
+	};
+	const struct reporting_knob capacity = {
+		"capacity", &val, 1, PAGE_REPORTING_CAPACITY,
+	};
 	struct kernel_param okp = { .arg = &order };
 	char big[16];
 	int i;
 
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
-		KUNIT_EXPECT_EQ_MSG(test, reporting_delay_set(bad[i], &kp),
+		KUNIT_EXPECT_EQ_MSG(test, reporting_knob_set(&delay, bad[i]),
 				    -EINVAL, "delay '%s'", bad[i]);
-		KUNIT_EXPECT_EQ_MSG(test, reporting_capacity_set(bad[i], &kp),
+		KUNIT_EXPECT_EQ_MSG(test, reporting_knob_set(&capacity, bad[i]),
 				    -EINVAL, "capacity '%s'", bad[i]);
 		KUNIT_EXPECT_EQ_MSG(test, page_order_update_notify(bad[i], &okp),
 				    -EINVAL, "order '%s'", bad[i]);
 	}
-	KUNIT_EXPECT_EQ(test, reporting_delay_set(NULL, &kp), -EINVAL);
+	KUNIT_EXPECT_EQ(test, reporting_knob_set(&delay, NULL), -EINVAL);
 	snprintf(big, sizeof(big), "%u", PR_DELAY_MAX_MS + 1);
-	KUNIT_EXPECT_EQ(test, reporting_delay_set(big, &kp), -EINVAL);
-	KUNIT_EXPECT_EQ(test, reporting_capacity_set("0", &kp), -EINVAL);
-	KUNIT_EXPECT_EQ(test, reporting_capacity_set("33", &kp), -EINVAL);
+	KUNIT_EXPECT_EQ(test, reporting_knob_set(&delay, big), -EINVAL);
+	KUNIT_EXPECT_EQ(test, reporting_knob_set(&capacity, "0"), -EINVAL);
+	KUNIT_EXPECT_EQ(test, reporting_knob_set(&capacity, "33"), -EINVAL);
 	snprintf(big, sizeof(big), "%u", MAX_PAGE_ORDER + 1);
 	KUNIT_EXPECT_EQ(test, page_order_update_notify(big, &okp), -EINVAL);
 	KUNIT_EXPECT_EQ(test, val, 1234U);
 	KUNIT_EXPECT_EQ(test, order, (unsigned int)PR_TRACK_ORDER);
 
-	KUNIT_EXPECT_EQ(test, reporting_delay_set("0", &kp), 0);
+	KUNIT_EXPECT_EQ(test, reporting_knob_set(&delay, "0"), 0);
 	KUNIT_EXPECT_EQ(test, val, 0U);
-	KUNIT_EXPECT_EQ(test, reporting_delay_set("60000", &kp), 0);
+	KUNIT_EXPECT_EQ(test, reporting_knob_set(&delay, "60000\n"), 0);
 	KUNIT_EXPECT_EQ(test, val, 60000U);
-	KUNIT_EXPECT_EQ(test, reporting_capacity_set("32", &kp), 0);
+	KUNIT_EXPECT_EQ(test, reporting_knob_set(&capacity, "32"), 0);
 	KUNIT_EXPECT_EQ(test, val, 32U);
 	snprintf(big, sizeof(big), "%u", MAX_PAGE_ORDER);
 	KUNIT_EXPECT_EQ(test, page_order_update_notify(big, &okp), 0);

@@ -94,6 +94,12 @@ prstat() {
 	esac
 }
 
+# Set the engine's debugfs knob @1 to @2; fail without it.
+prknob() {
+	echo "$2" >"/sys/kernel/debug/page_reporting/$1" ||
+		{ echo "no page_reporting knob $1"; return 1; }
+}
+
 # A line of the engine's debugfs state (0 without it).
 prstate() {
 	awk -v k="$1" '$1 == k { v = $2 } END { print v + 0 }' \

@@ -3,10 +3,9 @@
 # waits until reporting is quiet (a rebound driver gets all free memory
 # reported), frees pr.mib MiB, waits a different time and unbinds; what was
 # reported in between shows whether that was before, during or after the
-# reporting of the free (the host boots the guest with
-# page_reporting.capacity=1: two passes of 64 single-block reports). After
-# every unbind no block may stay isolated; after the last rebind,
-# reporting must resume.
+# reporting of the free (one block per report, the engine's capacity knob
+# at 1: two passes of 64 single-block reports). After every unbind no
+# block may stay isolated; after the last rebind, reporting must resume.
 . /jobs/lib.sh
 drv=/sys/bus/virtio/drivers/virtio_balloon
 dev=$(ls -d $drv/virtio* 2>/dev/null | head -n 1)
@@ -14,6 +13,7 @@ dev=${dev##*/}
 [ -n "$dev" ] || { echo "rebind: no virtio_balloon device"; exit 1; }
 mib=$(param mib 256)
 rounds=$(param rounds 6)
+prknob capacity 1 || exit 1
 sleep 2
 mark_start || exit 1
 i=0

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # The host removes the virtio-balloon device (QMP device_del, ACPI PCI
-# hotplug) while the engine reports, then plugs a new one in. The host
-# boots the guest with page_reporting.capacity=1, so that reporting a free
+# hotplug) while the engine reports, then plugs a new one in. With one
+# block per report (the engine's capacity knob at 1), reporting a free
 # takes several passes of 64 single-block reports. Each round
 # waits until reporting is quiet (a new device gets all free memory
 # reported), frees pr.mib MiB and says so; the host waits a different time
@@ -18,6 +18,7 @@ bound() {
 mib=$(param mib 256)
 rounds=$(param rounds 6)
 bound || { echo "unplug: no virtio_balloon device"; exit 1; }
+prknob capacity 1 || exit 1
 sleep 2
 mark_start || exit 1
 i=0

@@ -6,7 +6,8 @@
  * - the device negotiated the reporting feature;
  * - page_reporting.page_reporting_order reads back a valid order, accepts a
  *   valid write and rejects bad ones with EINVAL, keeping its value;
- * - the engine's tunables do the same;
+ * - the engine's knobs in debugfs (delay_ms, max_delay_ms, capacity) do
+ *   the same;
  * - freeing memory makes the page_reporting_* events of /proc/vmstat move,
  *   and an idle guest stops reporting (nothing is reported twice);
  * - each reported batch fires the page_reporting_batch tracepoint;
@@ -37,7 +38,8 @@
 #define PARAMS		"/sys/module/page_reporting/parameters/"
 #define ORDER_PARAM	PARAMS "page_reporting_order"
 #define VMSTAT		"/proc/vmstat"
-#define STATE		"/sys/kernel/debug/page_reporting/state"
+#define DEBUGFS		"/sys/kernel/debug/page_reporting/"
+#define STATE		DEBUGFS "state"
 /* include/uapi/linux/virtio_balloon.h */
 #define VIRTIO_BALLOON_F_REPORTING	5
 /* MAX_PAGE_ORDER on x86-64 with the default configuration. */
@@ -418,19 +420,22 @@ TEST(tracepoint_per_batch)
 }
 
 struct tunable {
+	const char *dir;
 	const char *name;
 	const char * const bad[8];
 	const char *good;
 };
 
 static const struct tunable tunables[] = {
-	{ "delay_ms", { "abc", "-1", "60001", "99999999999999999999", "1.5",
-			"0x10", NULL }, "250" },
-	{ "max_delay_ms", { "abc", "-5", "60001", "18446744073709551616",
-			    "2s", NULL }, "3000" },
-	{ "capacity", { "0", "33", "-1", "x", "4294967297", NULL }, "16" },
-	{ "page_reporting_order", { "11", "-1", "nine", "4294967305", "0x10",
-				    NULL }, "10" },
+	{ DEBUGFS, "delay_ms", { "abc", "-1", "60001", "99999999999999999999",
+				 "1.5", "0x10", NULL }, "250" },
+	{ DEBUGFS, "max_delay_ms", { "abc", "-5", "60001",
+				     "18446744073709551616", "2s", NULL },
+	  "3000" },
+	{ DEBUGFS, "capacity", { "0", "33", "-1", "x", "4294967297", NULL },
+	  "16" },
+	{ PARAMS, "page_reporting_order", { "11", "-1", "nine", "4294967305",
+					    "0x10", NULL }, "10" },
 };
 
 /* Every tunable: bad writes fail with EINVAL and change nothing. */
@@ -444,7 +449,7 @@ TEST(tunables_reject_bad_values)
 		char path[256], buf[32];
 		long saved;
 
-		snprintf(path, sizeof(path), PARAMS "%s", t->name);
+		snprintf(path, sizeof(path), "%s%s", t->dir, t->name);
 		if (access(path, R_OK | W_OK)) {
 			if (!order)
 				SKIP(return, "no %s", path);
