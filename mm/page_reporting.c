@@ -433,7 +433,7 @@ static bool reporting_summarize_all(void)
 
 /*
  * State of the registered device's engine. Only the worker writes it, but
- * for @seeding, which reporting_set_mark_order() sets as well.
+ * for @seed_seq, which reporting_set_mark_order() bumps as well.
  */
 struct reporting_engine {
 	struct scatterlist sgl[PAGE_REPORTING_CAPACITY];
@@ -446,8 +446,13 @@ struct reporting_engine {
 	unsigned long requested_at;
 	unsigned long last_mark;
 	unsigned int backoff;
-	/* the first pass after registration: its skips are not churn */
-	bool seeding;
+	/*
+	 * Bumped whenever every block is marked (registration, a lower
+	 * order): until a whole pass has run since, with @seen_seq caught
+	 * up, passes find memory that was never free, which is not churn.
+	 */
+	unsigned int seed_seq;
+	unsigned int seen_seq;
 	/* blocks the last pass put on probation */
 	unsigned long candidates;
 };
@@ -1345,6 +1350,7 @@ static void page_reporting_process(struct work_struct *work)
 	unsigned long realloc, recent, lost, delay;
 	struct reporting_pass p = { .prdev = prdev, .eng = eng,
 				    .resume_sec = ULONG_MAX };
+	unsigned int seed_seq;
 	int state;
 
 	/*
@@ -1387,6 +1393,11 @@ static void page_reporting_process(struct work_struct *work)
 	 */
 	atomic_set(&prdev->state, PAGE_REPORTING_ACTIVE);
 
+	/*
+	 * Only the back-off depends on it, so no barrier orders it against
+	 * the marks: a pass that misjudges moves the factor once.
+	 */
+	seed_seq = READ_ONCE(eng->seed_seq);
 	recent = eng->nr_recent;
 	realloc = reporting_count_reallocated(eng);
 	reporting_stat_add(&reporting_stats.reported_reallocated, realloc);
@@ -1416,9 +1427,14 @@ static void page_reporting_process(struct work_struct *work)
 	lost = eng->candidates > p.taken + p.skipped ?
 	       eng->candidates - p.taken - p.skipped : 0;
 	eng->candidates = p.candidates;
-	if (eng->seeding) {
-		/* Marks of memory that was never free are not churn. */
-		eng->seeding = false;
+	/*
+	 * Marks of memory that was never free are not churn, until a pass
+	 * that started after every block was marked has walked them all.
+	 */
+	if (seed_seq != eng->seen_seq ||
+	    READ_ONCE(eng->seed_seq) != seed_seq) {
+		if (p.batches < PR_PASS_BATCHES)
+			eng->seen_seq = seed_seq;
 	} else {
 		reporting_stat_add(&reporting_stats.skipped_reallocated,
 				   p.skipped);
@@ -1563,7 +1579,7 @@ static void reporting_set_mark_order(void)
 		return;
 	synchronize_rcu();
 	/* Blocks found allocated by the next pass are not churn. */
-	WRITE_ONCE(reporting_engine.seeding, true);
+	WRITE_ONCE(reporting_engine.seed_seq, reporting_engine.seed_seq + 1);
 	reporting_mark_all();
 	rcu_read_lock();
 	reporting_request(prdev);
@@ -1671,7 +1687,7 @@ int page_reporting_register(struct page_reporting_dev_info *prdev)
 	}
 
 	/* Everything free now is unknown to the device. */
-	eng->seeding = true;
+	eng->seed_seq++;
 	reporting_mark_all();
 	rcu_read_lock();
 	reporting_request(prdev);

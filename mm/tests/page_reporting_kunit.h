@@ -1312,6 +1312,47 @@ static void prt_lower_to_zero(struct kunit *test, struct page *page)
 }
 
 /*
+ * Every block is marked again (the order is lowered) while a pass waits in
+ * ->report(): neither that pass nor the next counts the marks of memory
+ * that was never free as blocks reallocated.
+ */
+static void prt_test_seed_during_pass(struct kunit *test)
+{
+	struct kernel_param kp = { .arg = &page_reporting_order };
+	DECLARE_COMPLETION_ONSTACK(release);
+	unsigned long skipped;
+	struct page *page;
+	char order[8];
+	int i;
+
+	prt_reregister(test, PR_TRACK_ORDER,
+		       PAGE_REPORTING_ORDER_UNSPECIFIED);
+	page = prt_alloc(test, PR_TRACK_ORDER);
+	init_completion(&prt->entered);
+	WRITE_ONCE(prt->hold, &release);
+	prt_free(page, PR_TRACK_ORDER);
+	/* Probation: the block is offered on the second pass at the latest. */
+	for (i = 0; i < 10; i++) {
+		atomic_set(&prt->prdev.state, PAGE_REPORTING_REQUESTED);
+		queue_delayed_work(system_freezable_wq, &prt->prdev.work, 0);
+		if (wait_for_completion_timeout(&prt->entered, HZ))
+			break;
+	}
+	skipped = reporting_stats.skipped_reallocated;
+	snprintf(order, sizeof(order), "%u", PR_TRACK_ORDER - 1);
+	if (i < 10)
+		KUNIT_EXPECT_EQ(test, page_order_update_notify(order, &kp), 0);
+	WRITE_ONCE(prt->hold, NULL);
+	complete(&release);
+	KUNIT_ASSERT_LT_MSG(test, i, 10, "the worker never called ->report()");
+
+	KUNIT_EXPECT_TRUE(test, prt_settle());
+	KUNIT_EXPECT_EQ(test, reporting_stats.skipped_reallocated, skipped);
+	prt_reregister(test, PR_TRACK_ORDER,
+		       PAGE_REPORTING_ORDER_UNSPECIFIED);
+}
+
+/*
  * Lowering page_reporting_order while a device is registered: free blocks
  * of the new order that no free marked are found all the same.
  */
@@ -1420,6 +1461,7 @@ static struct kunit_case page_reporting_test_cases[] = {
 	KUNIT_CASE(prt_test_order_between),
 	KUNIT_CASE(prt_test_order_above),
 	KUNIT_CASE(prt_test_order_lowered),
+	KUNIT_CASE(prt_test_seed_during_pass),
 	KUNIT_CASE(prt_test_order_raised_by_driver),
 	KUNIT_CASE(prt_test_order_catch_up_retries),
 	{}
