@@ -789,6 +789,25 @@ static bool reporting_probate(struct reporting_pass *p, unsigned long unit,
 	return true;
 }
 
+/*
+ * Take the free block @page of @order off its free list, with p->zone
+ * locked. For a block of at least half a pageblock, __isolate_free_page()
+ * also walks its pageblocks' free blocks (move_freepages_block()): one step
+ * per free block, up to half a pageblock's pages when the other half of
+ * the pageblock is fragmented. Count that towards the irqs-off bound.
+ */
+static bool reporting_isolate_block(struct reporting_pass *p,
+				    struct page *page, unsigned int order)
+{
+	if (!__isolate_free_page(page, order))
+		return false;
+	if (order + 1 == pageblock_order)
+		p->locked_work += pageblock_nr_pages / 2;
+	else if (order >= pageblock_order)
+		p->locked_work += 1UL << (order - pageblock_order);
+	return true;
+}
+
 /* Put the free block @page of @order into the batch. */
 static void reporting_take(struct reporting_pass *p, struct page *page,
 			   unsigned int order)
@@ -858,7 +877,7 @@ static bool reporting_isolate_within(struct reporting_pass *p,
 			break;
 		}
 		if (!reporting_zone_ok(p, p->zone) ||
-		    !__isolate_free_page(page, order)) {
+		    !reporting_isolate_block(p, page, order)) {
 			p->zone_low = true;
 			left = true;
 			break;
@@ -941,7 +960,7 @@ static bool reporting_isolate(struct reporting_pass *p, unsigned long pfn)
 	}
 
 	order = buddy_order(head);
-	if (!__isolate_free_page(head, order)) {
+	if (!reporting_isolate_block(p, head, order)) {
 		p->zone_low = true;
 		p->deferred = true;
 		return true;
@@ -1152,7 +1171,8 @@ static bool reporting_scan_zone(struct reporting_pass *p, unsigned long base,
 		/*
 		 * Bound the time interrupts stay off: about 512 struct pages
 		 * looked at (a tracked block counts 8, each page looked at
-		 * inside one 1).
+		 * inside one 1, an isolation its pageblock walk), plus what
+		 * the last block took: at most 512 + pageblock_nr_pages / 2.
 		 */
 		if (p->locked_work >= 512) {
 			p->locked_work = 0;
