@@ -7,6 +7,7 @@
 
 #include <linux/types.h>
 #include <linux/tracepoint.h>
+#include <trace/events/mmflags.h>
 
 /*
  * One event per batch handed to the reporting device: which zone, how many
@@ -36,9 +37,9 @@ TRACE_EVENT(page_reporting_batch,
 		__entry->err = err;
 	),
 
-	TP_printk("nid=%d zone=%d nents=%u bytes=%lu err=%d",
-		__entry->nid, __entry->zone_idx, __entry->nents,
-		__entry->bytes, __entry->err)
+	TP_printk("nid=%d zone=%s nents=%u bytes=%lu err=%d",
+		__entry->nid, __print_symbolic(__entry->zone_idx, ZONE_TYPE),
+		__entry->nents, __entry->bytes, __entry->err)
 );
 
 #endif /* _TRACE_PAGE_REPORTING_H */
