@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 
 from .common import (BUILD, HarnessError, LOGS, Progress, REPO,
                      die_with_parent, ensure_dir, run, say, step)
@@ -177,9 +178,15 @@ def prepare_base(kernel_src=None):
 
 def read_series(path=None):
     """Entries of patches/series in order, [(name, full path)]: kernel-tree
-    files written here (copied as they are) and patches to existing files
-    (applied in order); read_groups() says which patch each belongs to."""
+    files written here, patches to existing files (applied in order) and
+    stage diffs (see stage_contents()); read_groups() says which patch
+    each belongs to."""
     return [entry for _, entries in read_groups(path) for entry in entries]
+
+
+def staged_for(contents, index):
+    """{target: content} that entry @index writes, from stage_contents()."""
+    return {t: d for (i, t), d in contents.items() if i == index}
 
 
 def _changed_files():
@@ -209,10 +216,77 @@ def _keep_mtimes(before):
             os.utime(path, ns=(mtime, mtime))
 
 
-def apply_entry(tree, name, full, version):
+def stage_targets(path):
+    """The files that the stage diff at @path (patches/stages/*.diff)
+    takes to their next state: the paths of its "+++ b/" lines."""
+    with open(path) as f:
+        return [ln[6:].rstrip("\n") for ln in f if ln.startswith("+++ b/")]
+
+
+def _unapply(data, diff, target):
+    """@target's content before the stage diff @diff, given @data, its
+    content after it."""
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, target)
+        ensure_dir(os.path.dirname(path))
+        with open(path, "wb") as f:
+            f.write(data)
+        p = run(["git", "apply", "-R", f"--include={target}", diff],
+                cwd=d, check=False)
+        if p.returncode != 0:
+            raise HarnessError(
+                f"{os.path.basename(diff)} does not take {target} to "
+                f"the content that the later stages and {target} itself "
+                f"give: regenerate it ({(p.stderr or p.stdout).strip()})")
+        with open(path, "rb") as f:
+            return f.read()
+
+
+def stage_contents(groups, root=REPO):
+    """Whole-file contents of the files that stage diffs change, at each
+    point of the series: {(entry index, target): bytes}, the entry index
+    counting the entries of @groups in order. A kernel-tree file of this
+    repository holds its final form; the stage diffs listed after it (in
+    later patches) bring it there from the form its first entry writes,
+    which is computed by taking them back, last first. Each patch thus
+    writes every file whole, as it is at that patch."""
+    entries = [e for _, es in groups for e in es]
+    stages = {}
+    for i, (name, full) in enumerate(entries):
+        if name.endswith(".diff"):
+            for target in stage_targets(full):
+                stages.setdefault(target, []).append(i)
+    first = {}
+    for i, (name, _) in enumerate(entries):
+        if name in stages and name not in first:
+            first[name] = i
+    out = {}
+    for target, idx in stages.items():
+        if target not in first or first[target] > idx[0]:
+            raise HarnessError(
+                f"{entries[idx[0]][0]} changes {target}, which no earlier "
+                f"entry of the series writes")
+        with open(os.path.join(root, target), "rb") as f:
+            data = f.read()
+        for i in reversed(idx):
+            out[(i, target)] = data
+            data = _unapply(data, entries[i][1], target)
+        out[(first[target], target)] = data
+    return out
+
+
+def apply_entry(tree, name, full, version, staged=None):
     """Apply one entry of patches/series to the tree at @tree: copy a
-    kernel-tree file, or git-apply a .patch."""
-    if full.endswith(".patch"):
+    kernel-tree file, git-apply a .patch, or write the files of a stage
+    diff. @staged: {target: content} of the files that stage diffs
+    change, as stage_contents() gives them for this entry."""
+    if staged:
+        for target, data in staged.items():
+            dst = os.path.join(tree, target)
+            ensure_dir(os.path.dirname(dst))
+            with open(dst, "wb") as f:
+                f.write(data)
+    elif full.endswith(".patch"):
         p = run(["git", "-C", tree, "apply", "--verbose", full], check=False)
         if p.returncode != 0:
             hunks = [ln for ln in (p.stderr + p.stdout).splitlines()
@@ -282,8 +356,10 @@ def checkout(variant):
     # tree never holds build output (every build uses O=).
     _git("clean", "-q", "-fdx")
     applied = []
-    for name, full in series:
-        apply_entry(TREE, name, full, info["version"])
+    staged = stage_contents(read_groups()) if series else {}
+    for i, (name, full) in enumerate(series):
+        apply_entry(TREE, name, full, info["version"],
+                    staged_for(staged, i))
         applied.append(name)
     _keep_mtimes(before)
     # Remember what is checked out: the next build of the same variant and

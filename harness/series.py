@@ -63,10 +63,14 @@ def write():
     list of patch files (cover letter first)."""
     info = kernel.prepare_base()
     groups = kernel.read_groups()
+    staged = kernel.stage_contents(groups)
     _fresh_clone(SCRATCH)
+    i = 0
     for msg, entries in groups:
         for name, full in entries:
-            kernel.apply_entry(SCRATCH, name, full, info["version"])
+            kernel.apply_entry(SCRATCH, name, full, info["version"],
+                               kernel.staged_for(staged, i))
+            i += 1
         # -f: Debian's top-level .gitignore ("/*") hides every new file
         # from a plain "git add -A". The scratch tree holds no build
         # output (builds use O=), so everything unrecorded is the series.

@@ -94,6 +94,58 @@ class SeriesTest(unittest.TestCase):
         self.assertEqual([f for f in mine if f not in listed], [])
 
 
+class StageTest(unittest.TestCase):
+    """A file that grows over several patches: the repository holds its
+    final form, stage diffs the steps to it."""
+
+    def test_each_patch_writes_the_file_as_it_is_then(self):
+        lines = [f"line {i}\n" for i in range(40)]
+        v1 = "".join(lines[:10] + lines[30:])
+        v2 = "".join(lines[:20] + lines[30:])
+        final = "".join(lines)
+        with tempfile.TemporaryDirectory() as d:
+            for k, (old, new) in enumerate(((v1, v2), (v2, final)), 1):
+                for side, text in (("a", old), ("b", new)):
+                    os.makedirs(os.path.join(d, str(k), side, "mm"))
+                    with open(os.path.join(d, str(k), side, "mm/x.c"),
+                              "w") as f:
+                        f.write(text)
+            os.makedirs(os.path.join(d, "mm"))
+            with open(os.path.join(d, "mm/x.c"), "w") as f:
+                f.write(final)
+            diffs = []
+            for k in (1, 2):
+                p = subprocess.run(["git", "diff", "--no-index",
+                                    "--no-prefix", "a/mm/x.c", "b/mm/x.c"],
+                                   cwd=os.path.join(d, str(k)),
+                                   capture_output=True, text=True)
+                diffs.append(os.path.join(d, f"s{k}.diff"))
+                with open(diffs[-1], "w") as f:
+                    f.write(p.stdout)
+            groups = [("m1", [("mm/x.c", os.path.join(d, "mm/x.c"))]),
+                      ("m2", [("patches/stages/s1.diff", diffs[0])]),
+                      ("m3", [("patches/stages/s2.diff", diffs[1])])]
+            got = kernel.stage_contents(groups, root=d)
+            self.assertEqual(got, {(0, "mm/x.c"): v1.encode(),
+                                   (1, "mm/x.c"): v2.encode(),
+                                   (2, "mm/x.c"): final.encode()})
+            self.assertEqual(kernel.staged_for(got, 1),
+                             {"mm/x.c": v2.encode()})
+
+            # The final form moved on without its stage diffs: say which
+            # one to regenerate.
+            with open(os.path.join(d, "mm/x.c"), "w") as f:
+                f.write(final.replace("line 25", "line twenty-five"))
+            with self.assertRaisesRegex(HarnessError, r"s2\.diff does not "
+                                        r"take mm/x\.c"):
+                kernel.stage_contents(groups, root=d)
+
+            # A stage of a file that no earlier entry writes.
+            with self.assertRaisesRegex(HarnessError, r"s1\.diff changes "
+                                        r"mm/x\.c, which no earlier"):
+                kernel.stage_contents(groups[1:], root=d)
+
+
 class FragmentTest(unittest.TestCase):
     def test_parse(self):
         with tempfile.NamedTemporaryFile("w", suffix=".config") as f:
