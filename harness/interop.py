@@ -22,7 +22,7 @@ import os
 import socket
 import time
 
-from . import measure
+from . import measure, qemu
 from .common import HarnessError, say
 from .vm import VM, Marker, detect_accel, splats
 
@@ -392,7 +392,7 @@ def _returned_after_stop(dst, rss_stop, idle, r_stop, reporting, t_stop):
         while True:
             held = rss_end - (ram_kib - idle.num("free_big_kb"))
             log.write(f"{time.monotonic() - t_stop:.1f}\t{rss_end}"
-                      f"\t{dst.rss_kib()}\t{held}\t{idle.raw}\n")
+                      f"\t{dst.process_rss_kib()}\t{held}\t{idle.raw}\n")
             if not reporting:
                 return rss_end, held, idle
             if (rss_stop - rss_end >= REPORT_MIN_MIB << 10 and
@@ -608,7 +608,7 @@ def unplug(bz, initrd, tag="", kasan=False, rounds=UNPLUG_ROUNDS):
                 f"blocks still isolated after the device went: {gone.raw}")
             when[_when(gone, UNPLUG_MIB)] += 1
             n = vm.marker_count()
-            vm.qmp.cmd("device_add", **vm.balloon_device())
+            vm.qmp.cmd("device_add", **qemu.balloon_device(vm.spec))
             vm.send("added")
             bits = vm.wait_marker("balloon", after=n, timeout=120)
             assert Features.from_bits(bits.fields["features"]).reporting, \

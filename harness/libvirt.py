@@ -172,7 +172,7 @@ class Daemon:
         self.started = []
 
 
-class Guest:
+class Domain:
     """A domain started by libvirt, as measure.watch_return() watches a
     guest (measure.Watched): markers from the data port, QEMU's RSS, the
     balloon's statistics."""
@@ -276,7 +276,7 @@ class Guest:
                                    f"within {timeout}s; console:\n"
                                    f"{self.console()[-2000:]}")
 
-    def rss_kib(self):
+    def process_rss_kib(self):
         return process_rss_kib(self.pid)
 
     def enable_guest_stats(self, period=1):
@@ -300,7 +300,7 @@ def e2e(kernel, initrd, mib=1024, limit=60):
     cmdline = (f"console=ttyS0 panic=-1 oops=panic kunit.enable=0 "
                f"pr.job=demo pr.mib={mib} pr.workload=tmpfs pr.hold=2 "
                f"pr.after={limit + 10}")
-    with Daemon(rundir), Guest(DOMAIN, kernel, initrd, cmdline, rundir,
+    with Daemon(rundir), Domain(DOMAIN, kernel, initrd, cmdline, rundir,
                                timeout=limit + 300) as g:
         r = watch_return(g, limit=limit, live=False)
         stat = g.dommemstat()

@@ -20,7 +20,7 @@ SAMPLE_PERIOD = 0.25
 
 class Watched(typing.Protocol):
     """What watch_return() needs of a guest: vm.VM (a QEMU the harness
-    started) and libvirt.Guest (a domain libvirt started) are two."""
+    started) and libvirt.Domain (a domain libvirt started) are two."""
     accel: str              # "kvm" or "tcg"
     timeout: float          # seconds the guest may take to boot
 
@@ -36,7 +36,7 @@ class Watched(typing.Protocol):
     def latest(self):
         """{event: its latest marker} so far."""
 
-    def rss_kib(self):
+    def process_rss_kib(self):
         """The QEMU process's resident memory, None once it has gone."""
 
     def enable_guest_stats(self, period=1):
@@ -117,7 +117,7 @@ def watch_return(vm: Watched, limit=60, live=True, tail_s=3.0, stats=True,
     while True:
         vm.check_alive()
         t = vm.now()
-        rss = vm.rss_kib()
+        rss = vm.process_rss_kib()
         if rss is None:
             break
         rss_mib = rss / 1024

@@ -135,10 +135,6 @@ class VM:
     mem_mib = property(lambda self: self.spec.mem_mib)
     mem_extra_kib = property(lambda self: self.spec.mem_extra_kib)
 
-    def balloon_device(self):
-        """The balloon device's properties (see qemu.balloon_device())."""
-        return qemu.balloon_device(self.spec)
-
     # --- life cycle
 
     def qemu_cmd(self):
@@ -370,8 +366,9 @@ class VM:
         except subprocess.TimeoutExpired:
             self.stop()
 
-    def rss_kib(self):
-        """Resident memory of the QEMU process (VmRSS, KiB)."""
+    def process_rss_kib(self):
+        """Resident memory of the whole QEMU process (VmRSS, KiB): guest
+        RAM, TCG's translation cache, QEMU itself."""
         return probes.process_rss_kib(self.proc.pid)
 
     def ram_rss_kib(self):
