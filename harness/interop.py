@@ -24,7 +24,8 @@ import time
 
 from . import measure, qemu
 from .common import HarnessError, say
-from .vm import VM, Marker, detect_accel, splats
+from .markers import Marker
+from .vm import VM, detect_accel, splats
 
 FREE_MIB = 384
 GUEST_MIB = 1024

@@ -25,7 +25,8 @@ from . import deps
 from .common import BUILD, HarnessError, ensure_dir, tail
 from .measure import watch_return
 from .probes import process_rss_kib
-from .vm import Marker, splats
+from .markers import MarkerLog
+from .vm import splats
 
 PACKAGES = ["libvirt-daemon-system", "libvirt-clients"]
 URI = "qemu:///system"
@@ -186,8 +187,7 @@ class Domain:
         self.data_path = os.path.join(rundir, "data.log")
         self.xml = domain_xml(name, kernel, initrd, cmdline,
                               self.console_path, self.data_path, mem_mib)
-        self.markers = []
-        self.cond = threading.Condition()
+        self.log = MarkerLog()
         self.pid = None
         self.stopped = threading.Event()
 
@@ -233,19 +233,14 @@ class Domain:
                 buf += chunk
                 while "\n" in buf:
                     line, buf = buf.split("\n", 1)
-                    m = Marker.parse(self.now(), line.rstrip("\r"))
-                    if m:
-                        with self.cond:
-                            self.markers.append(m)
-                            self.cond.notify_all()
+                    self.log.add(self.now(), line.rstrip("\r"))
 
     def now(self):
         return time.monotonic() - self.t0
 
     def latest(self):
         """The last marker of each event so far."""
-        with self.cond:
-            return {m.event: m for m in self.markers}
+        return self.log.latest()
 
     def console(self):
         with open(self.console_path, errors="replace") as f:
@@ -257,7 +252,7 @@ class Domain:
                 raise HarnessError(f"domain {self.name} did not finish "
                                    f"within {self.timeout}s")
             return
-        if not any(m.event == "done" for m in self.markers):
+        if not self.log.done():
             raise HarnessError(
                 f"the domain's QEMU is gone; console "
                 f"({self.console_path}):\n{self.console()[-2000:]}")
@@ -265,11 +260,9 @@ class Domain:
     def wait_marker(self, event, timeout=None):
         limit = time.monotonic() + (timeout or self.timeout)
         while True:
-            with self.cond:
-                for m in self.markers:
-                    if m.event == event:
-                        return m
-                self.cond.wait(0.2)
+            m = self.log.find(event, wait=0.2)
+            if m:
+                return m
             self.check_alive()
             if time.monotonic() > limit:
                 raise HarnessError(f"no '{event}' from domain {self.name} "

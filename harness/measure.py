@@ -31,7 +31,7 @@ class Watched(typing.Protocol):
         """Seconds since the guest's QEMU started."""
 
     def wait_marker(self, event, timeout=None):
-        """The first data-channel marker @event (vm.Marker)."""
+        """The first data-channel marker @event (markers.Marker)."""
 
     def latest(self):
         """{event: its latest marker} so far."""

@@ -21,6 +21,7 @@ import time
 
 from . import probes, qemu
 from .common import BUILD, HarnessError, die_with_parent, ensure_dir, tail
+from .markers import MarkerLog
 from .qmp import Qmp
 
 from .qemu import QEMU
@@ -88,25 +89,6 @@ def _die_with_parent():
     die_with_parent(signal.SIGKILL)
 
 
-class Marker:
-    def __init__(self, t, event, fields, raw):
-        self.t, self.event, self.fields, self.raw = t, event, fields, raw
-
-    def num(self, key):
-        return int(self.fields[key])
-
-    @staticmethod
-    def parse(t, line):
-        """The marker of a data-channel @line ("@@PR EVENT key=value ..."),
-        seen at @t seconds, or None for any other line."""
-        m = re.match(r"^@@PR (\S+)\s*(.*)$", line)
-        if not m:
-            return None
-        fields = dict(kv.split("=", 1) for kv in m.group(2).split()
-                      if "=" in kv)
-        return Marker(t, m.group(1), fields, line)
-
-
 def run_dir(name):
     """Where the guest run @name keeps its console, QMP socket and logs."""
     return os.path.join(BUILD, "runs", name)
@@ -126,9 +108,11 @@ class VM:
         # Another architecture than the host's is always emulated.
         self.accel = (detect_accel() if self.spec.machine not in
                       qemu.FOREIGN else "tcg")
-        self.markers = []
-        self.lines = []
-        self.cond = threading.Condition()
+        self.log = MarkerLog()
+
+    # The data channel so far (copies).
+    lines = property(lambda self: self.log.lines())
+    markers = property(lambda self: self.log.markers())
 
     # The guest's description, as callers read it.
     machine = property(lambda self: self.spec.machine)
@@ -212,17 +196,10 @@ class VM:
                 while b"\n" in buf:
                     line, buf = buf.split(b"\n", 1)
                     self._line(line.decode(errors="replace").rstrip("\r"))
-        with self.cond:
-            self.cond.notify_all()
+        self.log.closed()
 
     def _line(self, line):
-        t = time.monotonic() - self.t0
-        with self.cond:
-            self.lines.append(line)
-            m = Marker.parse(t, line)
-            if m:
-                self.markers.append(m)
-            self.cond.notify_all()
+        self.log.add(time.monotonic() - self.t0, line)
 
     def stop(self):
         if self.qmp:
@@ -309,7 +286,7 @@ class VM:
             raise HarnessError(
                 f"guest '{self.name}' panicked. Last console lines "
                 f"({self.dir}/console.log):\n{self.console_tail()}")
-        if not any(m.event == "done" for m in self.markers):
+        if not self.log.done():
             rc = self.proc.returncode
             qlog = tail(os.path.join(self.dir, "qemu.log"), 10)
             raise HarnessError(
@@ -318,34 +295,28 @@ class VM:
 
     def events(self, event, after=0):
         """The markers @event so far, from index @after on, in order."""
-        with self.cond:
-            return [m for m in self.markers[after:] if m.event == event]
+        return self.log.events(event, after)
 
     def latest(self):
         """The last marker of each event so far."""
-        with self.cond:
-            return {m.event: m for m in self.markers}
+        return self.log.latest()
 
     def marker_count(self):
         """How many markers so far: an @after for wait_marker()."""
-        with self.cond:
-            return len(self.markers)
+        return self.log.count()
 
     def wait_marker(self, event, after=0, timeout=None):
         """The first marker @event at index >= @after; raise on death,
         hang or @timeout."""
         limit = time.monotonic() + timeout if timeout else None
         while True:
-            with self.cond:
-                for i, m in enumerate(self.markers[after:], after):
-                    if m.event == event:
-                        return m
-                done = [m for m in self.markers if m.event == "done"]
-                if not done:
-                    self.cond.wait(0.2)
+            done = self.log.done()
+            m = self.log.find(event, after, wait=0 if done else 0.2)
+            if m:
+                return m
             if done:
                 raise HarnessError(
-                    f"guest '{self.name}': the job ended ({done[0].raw}) "
+                    f"guest '{self.name}': the job ended ({done.raw}) "
                     f"without '{event}'. Last console lines:\n"
                     f"{self.console_tail()}")
             self.check_alive()

@@ -12,7 +12,8 @@ import unittest
 import xml.etree.ElementTree as ET
 
 from harness import (background, bench, churn, initramfs, interop, kernel,
-                     libvirt, measure, probes, qemu, series, vm)
+                     libvirt, markers, measure, probes, qemu, series,
+                     vm)
 from harness.common import HarnessError
 
 
@@ -230,9 +231,9 @@ class MarkerTest(unittest.TestCase):
         self.assertEqual(v.markers[0].num("memfree_kb"), 123)
 
     def test_parse(self):
-        m = vm.Marker.parse(1.5, "@@PR idle n=3 x")
+        m = markers.Marker.parse(1.5, "@@PR idle n=3 x")
         self.assertEqual((m.t, m.event, m.fields), (1.5, "idle", {"n": "3"}))
-        self.assertIsNone(vm.Marker.parse(0, "[ 1.0] @@PR not at the start"))
+        self.assertIsNone(markers.Marker.parse(0, "[ 1.0] @@PR not at the start"))
 
     def test_process_rss(self):
         self.assertGreater(probes.process_rss_kib(os.getpid()), 1000)
