@@ -53,7 +53,7 @@
  * were reported and stayed as they are keep PG_reported and are skipped;
  * a reported block that merges with a newly freed buddy, or the rest of
  * one that was split by an allocation, has lost the flag and is reported
- * again once its tracked block is marked, as 6.12's reporter does.
+ * again once its tracked block is marked: it is a new free block.
  *
  * Memory cost: two bits per tracked block of present memory, inside the
  * mem_section_usage that sparse already allocates per present section (and
@@ -165,7 +165,7 @@ static bool reporting_order_caught_up(void);
 static int page_order_update_notify(const char *val,
 				    const struct kernel_param *kp)
 {
-	/* Decimal or 0x hex, as 6.12; too large is -EINVAL as well. */
+	/* Decimal or 0x hex; too large is -EINVAL as well. */
 	if (param_set_uint_minmax(val, kp, 0, MAX_PAGE_ORDER))
 		return -EINVAL;
 	reporting_order_changed();
@@ -432,8 +432,9 @@ static bool reporting_summarize_all(void)
 #define PR_RECENT_WINDOW	(2 * HZ)
 
 /*
- * State of the registered device's engine. Only the worker writes it, but
- * for @seed_seq, which reporting_set_mark_order() bumps as well.
+ * State of the registered device's engine. Only the worker writes it once
+ * the device is published, but for @seed_seq, which
+ * reporting_set_mark_order() bumps as well.
  */
 struct reporting_engine {
 	struct scatterlist sgl[PAGE_REPORTING_CAPACITY];
@@ -482,7 +483,6 @@ static struct {
 	unsigned long skipped_reallocated;
 	unsigned long reported_reallocated;
 	unsigned long isolated_now;
-	unsigned long kept_by_device;
 } reporting_stats;
 
 /* Only the worker writes them; debugfs reads them. */
@@ -740,6 +740,7 @@ struct reporting_pass {
 	bool zone_low;			/* batch zone too low to report */
 	bool deferred;			/* marks left in this section */
 	bool deferred_any;		/* ... in any section of the pass */
+	bool walked_all;		/* the scan reached the last section */
 	unsigned long resume_sec;	/* after a batch: where to go on, */
 	unsigned long resume_bit;	/* ... valid while resume_sec is set */
 	int err;
@@ -792,19 +793,17 @@ static bool reporting_probate(struct reporting_pass *p, unsigned long unit,
 /*
  * Take the free block @page of @order off its free list, with p->zone
  * locked. For a block of at least half a pageblock, __isolate_free_page()
- * also walks its pageblocks' free blocks (move_freepages_block()): one step
- * per free block, up to half a pageblock's pages when the other half of
- * the pageblock is fragmented. Count that towards the irqs-off bound.
+ * also walks its pageblocks (move_freepages_block()), one struct page at a
+ * time over what is not a free block, the isolated block included: count
+ * that towards the irqs-off bound.
  */
 static bool reporting_isolate_block(struct reporting_pass *p,
 				    struct page *page, unsigned int order)
 {
 	if (!__isolate_free_page(page, order))
 		return false;
-	if (order + 1 == pageblock_order)
-		p->locked_work += pageblock_nr_pages / 2;
-	else if (order >= pageblock_order)
-		p->locked_work += 1UL << (order - pageblock_order);
+	if (order + 1 >= pageblock_order)
+		p->locked_work += max(1UL << order, pageblock_nr_pages);
 	return true;
 }
 
@@ -1021,18 +1020,6 @@ static bool reporting_dev_gone(struct reporting_pass *p)
 }
 
 /*
- * A device that could not be reset may still write or discard the blocks of
- * its last report (->report() returned -EINPROGRESS): they must never be
- * used again, so they stay isolated, off the free lists, for good.
- */
-static void reporting_keep_isolated(unsigned int n, unsigned long bytes)
-{
-	pr_warn("page_reporting: %u blocks (%lu KiB) stay with a device that was not reset\n",
-		n, bytes >> 10);
-	reporting_stat_add(&reporting_stats.kept_by_device, n);
-}
-
-/*
  * Report the batch of p->zone and give it back. Called with the memory
  * locks held and no zone locked; returns the same way. The isolated blocks
  * need no lock while they are out: nobody else can reach them.
@@ -1064,12 +1051,6 @@ static void reporting_flush(struct reporting_pass *p)
 					   n, bytes, err);
 	}
 
-	if (unlikely(err == -EINPROGRESS)) {
-		reporting_keep_isolated(n, bytes);
-		/* None of them goes back to the free lists. */
-		n = 0;
-	}
-
 	spin_lock_irq(&zone->lock);
 	for_each_sg(eng->sgl, sg, n, i) {
 		struct page *page = sg_page(sg);
@@ -1097,11 +1078,12 @@ static void reporting_flush(struct reporting_pass *p)
 	}
 	spin_unlock_irq(&zone->lock);
 
-	reporting_stat_add(&reporting_stats.isolated_now, -(long)p->nents);
+	reporting_stat_add(&reporting_stats.isolated_now, -(long)n);
 	if (err) {
 		/* A device that is going away fails its reports: no fault. */
-		if (!gone && err != -ENODEV && err != -EINPROGRESS)
-			count_vm_events(PAGE_REPORTING_FAILED, n);
+		if (!gone && err != -ENODEV)
+			count_vm_events(PAGE_REPORTING_FAILED,
+					bytes >> PAGE_SHIFT);
 		p->err = err;
 	} else {
 		count_vm_events(PAGE_REPORTING_BLOCKS, n);
@@ -1172,7 +1154,8 @@ static bool reporting_scan_zone(struct reporting_pass *p, unsigned long base,
 		 * Bound the time interrupts stay off: about 512 struct pages
 		 * looked at (a tracked block counts 8, each page looked at
 		 * inside one 1, an isolation its pageblock walk), plus what
-		 * the last block took: at most 512 + pageblock_nr_pages / 2.
+		 * the last block took, at most one isolation's walk. At the
+		 * default order that drops the lock after every block taken.
 		 */
 		if (p->locked_work >= 512) {
 			p->locked_work = 0;
@@ -1276,8 +1259,10 @@ static bool reporting_scan(struct reporting_pass *p)
 		/* Re-read: it may have grown while a batch was out. */
 		summary = reporting_summary_locked();
 		sec = find_next_bit(summary->map, summary->nbits, sec);
-		if (sec >= summary->nbits)
+		if (sec >= summary->nbits) {
+			p->walked_all = true;
 			break;
+		}
 		/*
 		 * Clear before reading the section: a block marked after
 		 * this sets the summary bit again (see reporting_mark_blocks()).
@@ -1453,7 +1438,7 @@ static void page_reporting_process(struct work_struct *work)
 	 */
 	if (seed_seq != eng->seen_seq ||
 	    READ_ONCE(eng->seed_seq) != seed_seq) {
-		if (p.batches < PR_PASS_BATCHES)
+		if (p.walked_all && !p.err)
 			eng->seen_seq = seed_seq;
 	} else {
 		reporting_stat_add(&reporting_stats.skipped_reallocated,
@@ -1541,10 +1526,10 @@ static void reporting_mark_all(void)
  * Forget every mark: used when the device goes away. The PG_reported flags
  * of free blocks stay; clearing them would take the zone->lock for every
  * free block. A reporting order below the tracked order makes the next
- * device skip such blocks, as 6.12's reporter does: they stayed free since
- * they were reported, and a host keeps what it was told across a device
- * reset. Marks in sections beyond the summary, and reporting_unsummarized,
- * stay too: the next registration marks every block anyway.
+ * device skip such blocks: they stayed free since they were reported, and
+ * a host keeps what it was told across a device reset. Marks in sections
+ * beyond the summary, and reporting_unsummarized, stay too: the next
+ * registration marks every block anyway.
  */
 static void reporting_clear_all(void)
 {
@@ -1649,7 +1634,7 @@ static void reporting_order_changed(void)
  * Starts tracking freed blocks and reporting them to @prdev. Every block
  * that is free at registration is reported once, but for blocks below the
  * tracked order that an earlier device was told about and that stayed
- * free since (they keep PG_reported, as with 6.12's reporter).
+ * free since (they keep PG_reported).
  *
  * Context: Process context; takes page_reporting_mutex.
  * Return: 0, -EBUSY if a device is already registered, -ENOMEM.
@@ -1678,6 +1663,8 @@ int page_reporting_register(struct page_reporting_dev_info *prdev)
 	sg_init_table(eng->sgl, PAGE_REPORTING_CAPACITY);
 	eng->backoff = 1;
 	eng->last_mark = jiffies;
+	/* Every block is marked below: the first passes see no churn. */
+	eng->seed_seq = 1;
 
 	/*
 	 * The parameter, when set, decides; else the driver's order (0 is a
@@ -1707,7 +1694,6 @@ int page_reporting_register(struct page_reporting_dev_info *prdev)
 	}
 
 	/* Everything free now is unknown to the device. */
-	eng->seed_seq++;
 	reporting_mark_all();
 	rcu_read_lock();
 	reporting_request(prdev);
@@ -1824,8 +1810,6 @@ static int reporting_state_show(struct seq_file *m, void *v)
 	seq_printf(m, "reported_reallocated %lu\n",
 		   READ_ONCE(reporting_stats.reported_reallocated));
 	seq_printf(m, "isolated %lu\n", READ_ONCE(reporting_stats.isolated_now));
-	seq_printf(m, "kept_by_device %lu\n",
-		   READ_ONCE(reporting_stats.kept_by_device));
 	seq_printf(m, "backoff %u\n", READ_ONCE(reporting_engine.backoff));
 	seq_printf(m, "tracking_bytes %zu\n", reporting_tracking_bytes());
 	return 0;
@@ -1857,6 +1841,8 @@ static ssize_t reporting_knob_write(struct file *file,
 	buf[len] = '\0';
 	if (reporting_knob_set(knob, buf))
 		return -EINVAL;
+	/* One value per open: a second write() on it fails. */
+	*ppos += len;
 	return len;
 }
 

@@ -275,7 +275,6 @@ TEST(reports_freed_memory)
 		TH_LOG("%ld blocks still isolated 30 s after the report", isolated);
 }
 
-/* Once everything free is reported, an idle guest reports nothing more. */
 /*
  * An idle guest stops reporting: the worker does not requeue itself for
  * ever. What earlier tests freed, and what the per-CPU page lists give back
