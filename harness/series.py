@@ -117,6 +117,31 @@ def _checkpatch(path):
     return tuple(int(x) for x in m.groups()), found
 
 
+FILE_PATH_CHANGES = ("WARNING: added, moved or deleted file(s), does "
+                     "MAINTAINERS need updating?")
+
+
+def _new_files(path):
+    """The files the patch at @path adds."""
+    with open(path) as f:
+        text = f.read()
+    return re.findall(r"^diff --git a/(\S+) b/\S+\nnew file mode", text,
+                      re.M)
+
+
+def _unmaintained(files):
+    """Of @files (paths in the scratch tree), those that no MAINTAINERS
+    entry gives a maintainer or supporter."""
+    out = []
+    for f in files:
+        p = run(["perl", os.path.join(SCRATCH, "scripts/get_maintainer.pl"),
+                 "--no-git", "--no-git-fallback", "-f", f], check=False,
+                cwd=SCRATCH)
+        if not re.search(r"\((maintainer|supporter):", p.stdout):
+            out.append(f)
+    return out
+
+
 def _kernel_doc(tree, files):
     """kernel-doc warnings of @files in @tree, without line numbers."""
     files = [f for f in files if os.path.exists(os.path.join(tree, f))]
@@ -133,10 +158,21 @@ def check(files):
     out = []
     for path in files[1:]:
         (e, w, c), found = _checkpatch(path)
+        detail = (f"{e} errors, {w} warnings, {c} checks"
+                  + (": " + "; ".join(found) if found else ""))
+        # checkpatch asks whenever a patch adds a file without touching
+        # MAINTAINERS; an entry that already covers the file answers it.
+        if FILE_PATH_CHANGES in found:
+            added = _new_files(path)
+            orphans = _unmaintained(added)
+            if not orphans:
+                w -= 1
+                detail += (f" (MAINTAINERS already covers "
+                           f"{', '.join(added)})")
+            else:
+                detail += f" (no maintainer for {', '.join(orphans)})"
         out.append((f"checkpatch --strict {os.path.basename(path)}",
-                    e == 0 and w == 0,
-                    f"{e} errors, {w} warnings, {c} checks"
-                    + (": " + "; ".join(found) if found else "")))
+                    e == 0 and w == 0, detail))
     # kernel-doc on every C file the series touches, in its final state,
     # against the same files in the base: only new warnings count.
     p = _git(SCRATCH, "diff", "--name-only", "base", "HEAD")
@@ -150,8 +186,11 @@ def check(files):
                 not new, "; ".join(new[:10]) or
                 f"no new warning ({len(before)} in the base files)"))
     out += pristine_am(files)
+    # The engine's patch: the one that adds its tracepoint header.
+    engine = next((f for f in files[1:] if "include/trace/events/"
+                   "page_reporting.h" in _new_files(f)), files[1])
     p = run(["perl", os.path.join(SCRATCH, "scripts/get_maintainer.pl"),
-             "--no-git", "--no-git-fallback", files[2]], check=False,
+             "--no-git", "--no-git-fallback", engine], check=False,
             cwd=SCRATCH)
     names = [ln.split(" (")[0] for ln in p.stdout.splitlines() if ln]
     out.append(("get_maintainer.pl on the engine patch", p.returncode == 0
