@@ -23,9 +23,10 @@
  *            leaves it not free. Blocks that churn are not reported. Below
  *            the tracked order, a block that is not free as a whole skips
  *            probation: every free inside it would restart it.
- *   isolate  Under zone->lock, taken once per batch and marked section, a
- *            marked block on probation that is still free is taken off the
- *            free list into a scatterlist and its bits are cleared: as a
+ *   isolate  Under zone->lock (dropped after about 512 struct pages looked
+ *            at, see reporting_scan_zone()), a marked block on probation
+ *            that is still free is taken off the free list into a
+ *            scatterlist and its bits are cleared: as a
  *            whole (with its neighbours when the reporting order is larger),
  *            or, with a smaller reporting order, the free buddy blocks of at
  *            least that order inside it that are not PG_reported. A marked
@@ -1031,7 +1032,6 @@ static void reporting_flush(struct reporting_pass *p)
 	unsigned int i, n = p->nents;
 	unsigned long bytes = 0;
 	struct scatterlist *sg;
-	bool gone;
 	int err;
 
 	/* The next block re-checks its zone's watermark. */
@@ -1042,8 +1042,7 @@ static void reporting_flush(struct reporting_pass *p)
 	for_each_sg(eng->sgl, sg, n, i)
 		bytes += sg->length;
 	/* Unregistering began while it was assembled: it goes back. */
-	gone = reporting_dev_gone(p);
-	if (gone) {
+	if (reporting_dev_gone(p)) {
 		err = -ENODEV;
 	} else {
 		err = p->prdev->report(p->prdev, eng->sgl, n);
@@ -1081,7 +1080,7 @@ static void reporting_flush(struct reporting_pass *p)
 	reporting_stat_add(&reporting_stats.isolated_now, -(long)n);
 	if (err) {
 		/* A device that is going away fails its reports: no fault. */
-		if (!gone && err != -ENODEV)
+		if (err != -ENODEV)
 			count_vm_events(PAGE_REPORTING_FAILED,
 					bytes >> PAGE_SHIFT);
 		p->err = err;
