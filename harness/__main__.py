@@ -139,8 +139,11 @@ def cmd_series(args):
     step("checking the series")
     bad = _report(series.check(files))
     if args.build_prefixes:
-        step("building every prefix of the series")
-        built = series.build_prefixes(files)
+        step("the guests' userspace for the prefix boots")
+        initrd = initramfs.build(kernel.TREE)
+        step("building every prefix of the series; booting those that "
+             "change the engine")
+        built = series.build_prefixes(files, initrd)
         bad += sum(not ok for _, ok in built)
         step("make W=1 C=2 (sparse) of the touched files: the "
              "baseline against the series")
