@@ -155,6 +155,17 @@ def cmd_series(args):
     return 1 if bad else 0
 
 
+def cmd_stages(args):
+    if args.action == "export":
+        labels = kernel.export_stages(args.dir)
+        say(f"the staged files, as each patch writes them, in {args.dir}: "
+            + ", ".join(labels))
+    else:
+        kernel.import_stages(args.dir)
+        say(f"stage diffs and final forms regenerated from {args.dir}")
+    return 0
+
+
 def cmd_check(args):
     return check.main(_variant(args), args.only)
 
@@ -240,6 +251,12 @@ def main(argv=None):
                     help="also make htmldocs of the touched documentation "
                     "(Sphinx) and compare its warnings with the baseline")
 
+    sg = sub.add_parser("stages", help="edit a file that grows over "
+                        "several patches: export its forms as whole files, "
+                        "import them back as stage diffs")
+    sg.add_argument("action", choices=("export", "import"))
+    sg.add_argument("dir")
+
     c = sub.add_parser("check", help="the test suite (what CI runs)")
     _add_variant(c)
     c.add_argument("--only", help="run only tests whose name contains this")
@@ -257,6 +274,7 @@ def main(argv=None):
 
 COMMANDS = {
     "deps": cmd_deps, "kernel": cmd_kernel, "boot": cmd_boot,
+    "stages": cmd_stages,
     "demo": cmd_demo, "bench": cmd_bench, "stress": cmd_stress,
     "migrate": cmd_migrate, "series": cmd_series, "check": cmd_check,
 }

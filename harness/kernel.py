@@ -275,6 +275,81 @@ def stage_contents(groups, root=REPO):
     return out
 
 
+def _stage_versions(groups, root=REPO):
+    """{target: [(label, entry index), ...]}: the points of the series
+    at which a file that stage diffs change takes a new form, the entry
+    that first writes it first ("0-first"), then one per stage diff that
+    changes it ("K-NAME": the K-th stage diff of the series, NAME its
+    file name without .diff)."""
+    entries = [e for _, es in groups for e in es]
+    out = {}
+    k = 0
+    for i, (name, full) in enumerate(entries):
+        if name.endswith(".diff"):
+            k += 1
+            stem = os.path.basename(name)[:-len(".diff")]
+            for target in stage_targets(full):
+                first = next(j for j, (n, _) in enumerate(entries)
+                             if n == target)
+                out.setdefault(target, [("0-first", first)]).append(
+                    (f"{k}-{stem}", i))
+    return out
+
+
+def export_stages(dest, groups=None, root=REPO):
+    """Write every form of every staged file into @dest/LABEL/PATH, so
+    that the stages can be edited as whole files; import_stages() turns
+    them back into stage diffs and the final form."""
+    groups = groups or read_groups()
+    contents = stage_contents(groups, root)
+    for target, versions in _stage_versions(groups, root).items():
+        for label, i in versions:
+            path = os.path.join(dest, label, target)
+            ensure_dir(os.path.dirname(path))
+            with open(path, "wb") as f:
+                f.write(contents[(i, target)])
+    return sorted(os.listdir(dest))
+
+
+def import_stages(src, groups=None, root=REPO):
+    """Regenerate the stage diffs from the forms in @src (as
+    export_stages() wrote them, then edited), and the repository's
+    final form of each staged file from its last one."""
+    groups = groups or read_groups()
+    entries = [e for _, es in groups for e in es]
+    versions = _stage_versions(groups, root)
+    diffs = {}
+    for target, vs in versions.items():
+        for (before, _), (after, i) in zip(vs, vs[1:]):
+            diffs.setdefault(i, []).append((target, before, after))
+    for i, changes in sorted(diffs.items()):
+        text = ""
+        with tempfile.TemporaryDirectory() as d:
+            for target, before, after in changes:
+                for side, label in (("a", before), ("b", after)):
+                    dst = os.path.join(d, side, target)
+                    ensure_dir(os.path.dirname(dst))
+                    shutil.copyfile(os.path.join(src, label, target), dst)
+                p = run(["git", "diff", "--no-index", "--no-prefix",
+                         f"a/{target}", f"b/{target}"], cwd=d, check=False)
+                if p.returncode not in (0, 1):
+                    raise HarnessError(f"git diff of {target}: {p.stderr}")
+                text += p.stdout
+        with open(entries[i][1], "w") as f:
+            f.write(text)
+    for target, vs in versions.items():
+        shutil.copyfile(os.path.join(src, vs[-1][0], target),
+                        os.path.join(root, target))
+    # What was imported must read back as it was written.
+    back = stage_contents(groups, root)
+    for target, vs in versions.items():
+        for label, i in vs:
+            with open(os.path.join(src, label, target), "rb") as f:
+                if f.read() != back[(i, target)]:
+                    raise HarnessError(f"{label}/{target} does not read "
+                                       "back as written")
+
+
 def apply_entry(tree, name, full, version, staged=None):
     """Apply one entry of patches/series to the tree at @tree: copy a
     kernel-tree file, git-apply a .patch, or write the files of a stage

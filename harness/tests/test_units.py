@@ -141,6 +141,25 @@ class StageTest(unittest.TestCase):
                                         r"take mm/x\.c"):
                 kernel.stage_contents(groups, root=d)
 
+            # Edited as whole files, the stages come back as diffs.
+            with open(os.path.join(d, "mm/x.c"), "w") as f:
+                f.write(final)
+            out = os.path.join(d, "export")
+            self.assertEqual(kernel.export_stages(out, groups, root=d),
+                             ["0-first", "1-s1", "2-s2"])
+            with open(os.path.join(out, "1-s1", "mm/x.c"), "w") as f:
+                f.write(v2.replace("line 15", "line fifteen"))
+            with open(os.path.join(out, "2-s2", "mm/x.c"), "w") as f:
+                f.write(final.replace("line 15", "line fifteen"))
+            kernel.import_stages(out, groups, root=d)
+            got = kernel.stage_contents(groups, root=d)
+            self.assertEqual(got[(0, "mm/x.c")], v1.encode())
+            self.assertIn(b"line fifteen", got[(1, "mm/x.c")])
+            with open(os.path.join(d, "mm/x.c")) as f:
+                self.assertIn("line fifteen", f.read())
+            with open(diffs[0]) as f:
+                self.assertIn("+line fifteen", f.read())
+
             # A stage of a file that no earlier entry writes.
             with self.assertRaisesRegex(HarnessError, r"s1\.diff changes "
                                         r"mm/x\.c, which no earlier"):
