@@ -480,10 +480,13 @@ def _kconfig_symbols(tree):
 
 
 def configure(variant, fragments, log, arch=ARCH, tree=TREE, obj=None,
-              cross=""):
+              cross="", only_known=False):
     """tinyconfig + our fragments, then check every fragment line held.
     @tree and @obj default to build/linux and @variant's object tree;
-    @cross is the CROSS_COMPILE prefix of another architecture's compiler."""
+    @cross is the CROSS_COMPILE prefix of another architecture's compiler;
+    @only_known: check only the options that @tree's Kconfig has (the
+    baseline, and a prefix of the series, lack some that the series
+    adds)."""
     obj = ensure_dir(obj or obj_dir(variant))
     digest = hashlib.sha256((arch + cross).encode())
     for frag in fragments:
@@ -504,7 +507,8 @@ def configure(variant, fragments, log, arch=ARCH, tree=TREE, obj=None,
         what="merge_config.sh")
     run(mk + ["olddefconfig"], log=log, what="make olddefconfig")
     have = dict(_fragment_lines(config))
-    known = _kconfig_symbols(tree) if variant == "baseline" else None
+    known = (_kconfig_symbols(tree) if variant == "baseline" or only_known
+             else None)
     wrong = []
     for frag in fragments:
         for key, want in _fragment_lines(frag):

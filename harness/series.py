@@ -337,13 +337,13 @@ def build_prefixes(files, initrd=None):
             say(f"    prefix {i} ({name}): git am FAILS: "
                 + (p.stderr or p.stdout).strip()[-300:])
             break
-        if i == 1:
-            kernel.configure("ours", [kernel.FRAGMENT], log,
-                             tree=PRISTINE_TREE, obj=obj)
-        else:
-            run(["make", "-C", PRISTINE_TREE, f"O={obj}",
-                 f"ARCH={kernel.ARCH}", "olddefconfig"], log=log,
-                what="make olddefconfig")
+        # Configured anew at every prefix: an option that a patch adds
+        # (the KUnit suite's) is then set as the fragment asks.
+        stamp = os.path.join(obj, ".pr-fragment")
+        if os.path.exists(stamp):
+            os.unlink(stamp)
+        kernel.configure("ours", [kernel.FRAGMENT], log, tree=PRISTINE_TREE,
+                         obj=obj, only_known=True)
         try:
             bz = kernel.make_bzimage(PRISTINE_TREE, obj, f"prefix {i}", log)
             ok = True
