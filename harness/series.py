@@ -16,7 +16,7 @@ import os
 import re
 import shutil
 
-from . import initramfs, kernel
+from . import demo, initramfs, kernel
 from .common import BUILD, OUT, REPO, HarnessError, ensure_dir, run, say
 
 SCRATCH = os.path.join(BUILD, "series-tree")
@@ -371,7 +371,6 @@ def _prefix_returns(i, bz, initrd):
     90% of it back on the host within 30 s (the engine reports at that
     prefix; the time is not judged). The guest's userspace is the
     harness's own initramfs @initrd: the demo job needs no kselftest."""
-    from . import demo
     res = demo.run(bz, initrd, f"prefix{i}", f"prefix {i}", mem_mib=1024,
                    mib=512, limit=30)
     ok = res.t90 is not None
