@@ -755,15 +755,17 @@ struct reporting_pass {
 #define PR_PASS_BATCHES		64
 
 /*
- * Keep this many free pages in a zone, beyond its low watermark, while its
- * blocks are out: the most one batch can isolate. Together with the
- * min-watermark check in __isolate_free_page(), reporting never takes a
- * zone below its low watermark, so it never wakes kswapd and never makes an
- * allocation fail.
+ * May a unit of @zone go into the batch? Only if the zone keeps its low
+ * watermark without it: checked for every unit, the batch never takes a
+ * zone below its low watermark, so reporting never wakes kswapd and never
+ * makes an allocation fail (__isolate_free_page() checks the min
+ * watermark on top). A reserve of a whole batch would shut out a zone
+ * smaller than one, such as ZONE_DMA, whose marks would then be deferred
+ * and looked at again for ever.
  */
 static bool reporting_zone_ok(struct reporting_pass *p, struct zone *zone)
 {
-	unsigned long reserve = (unsigned long)p->capacity << p->unit_order;
+	unsigned long reserve = 1UL << p->unit_order;
 
 	if (p->zone_low || !zone_watermark_ok(zone, 0,
 					      low_wmark_pages(zone) + reserve,
@@ -841,7 +843,7 @@ static bool reporting_isolate_within(struct reporting_pass *p,
 	 * inside a tracked block. The part of such a block that lies in
 	 * another zone is not looked at, and its mark is cleared under this
 	 * zone's lock: below the tracked order, what is free there may stay
-	 * unreported (see Documentation/mm/free_page_reporting.rst).
+	 * unreported.
 	 */
 	whole = pfn_valid(end - 1) && page_zone(pfn_to_page(end - 1)) == p->zone;
 
@@ -1202,9 +1204,11 @@ reporting_scan_section(struct reporting_pass *p, unsigned long sec)
 		 * reporting_mark_all() marks every block of a section, holes
 		 * too; where the architecture freed the memmap of a hole
 		 * (SPARSEMEM without VMEMMAP, HAVE_ARCH_PFN_VALID) there is
-		 * no struct page to look at. Nothing is ever freed there.
+		 * no struct page to look at, and the memmap of ZONE_DEVICE
+		 * memory in an early section may not be initialised yet.
+		 * Neither is online memory; nothing is ever freed there.
 		 */
-		if (!pfn_valid(pfn)) {
+		if (!pfn_to_online_page(pfn)) {
 			clear_bit(bit, map);
 			bit = find_next_bit(map, PR_SECTION_BITS, bit + 1);
 			continue;
@@ -1620,7 +1624,12 @@ static void reporting_order_changed(void)
 	if (system_state == SYSTEM_BOOTING)
 		return;
 	mutex_lock(&page_reporting_mutex);
-	reporting_set_mark_order();
+	/*
+	 * With no device, frees need not mark anything: the next
+	 * registration follows the order.
+	 */
+	if (reporting_dev_locked())
+		reporting_set_mark_order();
 	mutex_unlock(&page_reporting_mutex);
 }
 
