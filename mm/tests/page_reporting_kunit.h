@@ -1143,6 +1143,31 @@ static void prt_test_order_zero_busy_block(struct kunit *test)
 }
 
 /*
+ * A zone smaller than a batch (the 16 MiB ZONE_DMA of x86-64) gives a
+ * block as long as it keeps its low watermark without it: a reserve of a
+ * whole batch would never let such a zone report, and its marks would be
+ * deferred for ever.
+ */
+static void prt_test_small_zone(struct kunit *test)
+{
+	struct reporting_pass p = { .capacity = PAGE_REPORTING_CAPACITY,
+				    .unit_order = PR_TRACK_ORDER };
+	unsigned long unit = 1UL << p.unit_order;
+	struct zone *zone;
+
+	for_each_populated_zone(zone) {
+		if (zone_managed_pages(zone) >= p.capacity * unit ||
+		    !zone_watermark_ok(zone, 0, low_wmark_pages(zone) + unit,
+				       0, ALLOC_CMA))
+			continue;
+		KUNIT_EXPECT_TRUE_MSG(test, reporting_zone_ok(&p, zone),
+				      "zone %s", zone->name);
+		return;
+	}
+	kunit_skip(test, "no zone smaller than a batch with a unit to give");
+}
+
+/*
  * A reporting order between 0 and the tracked order: a free block of that
  * order inside a tracked block is reported as one entry, smaller ones are
  * not. A single free page before it, at the start of the tracked block,
@@ -1416,6 +1441,7 @@ static struct kunit_case page_reporting_test_cases[] = {
 	KUNIT_CASE(prt_test_register_order),
 	KUNIT_CASE(prt_test_order_zero),
 	KUNIT_CASE(prt_test_order_zero_busy_block),
+	KUNIT_CASE(prt_test_small_zone),
 	KUNIT_CASE(prt_test_order_between),
 	KUNIT_CASE(prt_test_order_above),
 	KUNIT_CASE(prt_test_order_lowered),
