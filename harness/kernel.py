@@ -242,15 +242,10 @@ def _unapply(data, diff, target):
             return f.read()
 
 
-def stage_contents(groups, root=REPO):
-    """Whole-file contents of the files that stage diffs change, at each
-    point of the series: {(entry index, target): bytes}, the entry index
-    counting the entries of @groups in order. A kernel-tree file of this
-    repository holds its final form; the stage diffs listed after it (in
-    later patches) bring it there from the form its first entry writes,
-    which is computed by taking them back, last first. Each patch thus
-    writes every file whole, as it is at that patch."""
-    entries = [e for _, es in groups for e in es]
+def _stage_points(entries):
+    """For the files that stage diffs change: ({target: [index of each
+    stage diff that changes it]}, {target: index of the first entry that
+    writes it}), indices into @entries, the series' entries in order."""
     stages = {}
     for i, (name, full) in enumerate(entries):
         if name.endswith(".diff"):
@@ -260,12 +255,26 @@ def stage_contents(groups, root=REPO):
     for i, (name, _) in enumerate(entries):
         if name in stages and name not in first:
             first[name] = i
-    out = {}
     for target, idx in stages.items():
         if target not in first or first[target] > idx[0]:
             raise HarnessError(
                 f"{entries[idx[0]][0]} changes {target}, which no earlier "
                 f"entry of the series writes")
+    return stages, first
+
+
+def stage_contents(groups, root=REPO):
+    """Whole-file contents of the files that stage diffs change, at each
+    point of the series: {(entry index, target): bytes}, the entry index
+    counting the entries of @groups in order. A kernel-tree file of this
+    repository holds its final form; the stage diffs listed after it (in
+    later patches) bring it there from the form its first entry writes,
+    which is computed by taking them back, last first. Each patch thus
+    writes every file whole, as it is at that patch."""
+    entries = [e for _, es in groups for e in es]
+    stages, first = _stage_points(entries)
+    out = {}
+    for target, idx in stages.items():
         with open(os.path.join(root, target), "rb") as f:
             data = f.read()
         for i in reversed(idx):
@@ -275,24 +284,22 @@ def stage_contents(groups, root=REPO):
     return out
 
 
-def _stage_versions(groups, root=REPO):
+def _stage_versions(groups):
     """{target: [(label, entry index), ...]}: the points of the series
     at which a file that stage diffs change takes a new form, the entry
     that first writes it first ("0-first"), then one per stage diff that
     changes it ("K-NAME": the K-th stage diff of the series, NAME its
     file name without .diff)."""
     entries = [e for _, es in groups for e in es]
+    stages, first = _stage_points(entries)
+    diffs = [i for i, (name, _) in enumerate(entries)
+             if name.endswith(".diff")]
     out = {}
-    k = 0
-    for i, (name, full) in enumerate(entries):
-        if name.endswith(".diff"):
-            k += 1
-            stem = os.path.basename(name)[:-len(".diff")]
-            for target in stage_targets(full):
-                first = next(j for j, (n, _) in enumerate(entries)
-                             if n == target)
-                out.setdefault(target, [("0-first", first)]).append(
-                    (f"{k}-{stem}", i))
+    for target, idx in stages.items():
+        out[target] = [("0-first", first[target])] + [
+            (f"{diffs.index(i) + 1}-"
+             f"{os.path.basename(entries[i][0])[:-len('.diff')]}", i)
+            for i in idx]
     return out
 
 
@@ -302,7 +309,7 @@ def export_stages(dest, groups=None, root=REPO):
     them back into stage diffs and the final form."""
     groups = groups or read_groups()
     contents = stage_contents(groups, root)
-    for target, versions in _stage_versions(groups, root).items():
+    for target, versions in _stage_versions(groups).items():
         for label, i in versions:
             path = os.path.join(dest, label, target)
             ensure_dir(os.path.dirname(path))
@@ -317,7 +324,7 @@ def import_stages(src, groups=None, root=REPO):
     final form of each staged file from its last one."""
     groups = groups or read_groups()
     entries = [e for _, es in groups for e in es]
-    versions = _stage_versions(groups, root)
+    versions = _stage_versions(groups)
     diffs = {}
     for target, vs in versions.items():
         for (before, _), (after, i) in zip(vs, vs[1:]):

@@ -434,8 +434,9 @@ static bool reporting_summarize_all(void)
 
 /*
  * State of the registered device's engine. Only the worker writes it once
- * the device is published, but for @seed_seq, which
- * reporting_set_mark_order() bumps as well.
+ * the device is published, but for @requested_at and @last_mark, which
+ * reporting_request() writes as well, and @seed_seq, which
+ * reporting_set_mark_order() bumps.
  */
 struct reporting_engine {
 	struct scatterlist sgl[PAGE_REPORTING_CAPACITY];
@@ -444,9 +445,8 @@ struct reporting_engine {
 	/* what is still free of them: a free block of this order at least */
 	unsigned int recent_order;
 	unsigned long recent_when;
-	/* jiffies of the first free not yet reported, and of the last one */
+	/* jiffies of the first free not yet reported */
 	unsigned long requested_at;
-	unsigned long last_mark;
 	unsigned int backoff;
 	/*
 	 * Bumped whenever every block is marked (registration, a lower
@@ -457,6 +457,12 @@ struct reporting_engine {
 	unsigned int seen_seq;
 	/* blocks the last pass put on probation */
 	unsigned long candidates;
+	/*
+	 * jiffies of the last mark. Frees on every CPU store it (once per
+	 * tick at most): a line of its own keeps them from bouncing the
+	 * lines the worker writes during a pass.
+	 */
+	unsigned long last_mark ____cacheline_aligned_in_smp;
 };
 
 /*
