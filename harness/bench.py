@@ -26,6 +26,10 @@ Workloads:
   arm64      8. 1 on arm64 with 64 KiB pages (QEMU's virt machine, TCG):
                 512 MiB freed in a 1536 MiB guest; both kernels are built
                 from the same arm64 configuration (buildcheck.arm64)
+  cost       9. the reporting worker's time on a CPU per GiB the host
+                discarded, after a 1 GiB free, and its runs and CPU time
+                over 60 s of an idle guest after that (guest trace events,
+                the same for both engines: harness/guest/jobs/cost.sh)
 """
 
 import csv
@@ -47,7 +51,7 @@ CONFIGS = {
     "ours": ("ours", True),
 }
 WORKLOADS = ("return", "footprint", "pf", "churn", "tracking", "scaling",
-             "order0", "arm64")
+             "order0", "arm64", "cost")
 ORDER0 = "page_reporting.page_reporting_order=0"
 FOOTPRINT_S = 30
 
@@ -114,6 +118,70 @@ class PageFaults:
     discards: churn.Discards = None
     quiet_after_s: float = None
     reported_bytes: int = None  # the engine's count (None: upstream)
+
+
+@dataclasses.dataclass(frozen=True)
+class Cost:
+    """What the reporting worker cost a guest in one phase of cost.sh."""
+    runs: int                   # runs started
+    cpu_ms: float               # on a CPU, the runs that ended
+    longest_ms: float           # the longest of them
+    discarded: int              # bytes the host discarded meanwhile
+
+
+def _symbol_address(bz, name):
+    """The address of @name in the System.map next to the x86 image @bz
+    (OBJ/arch/x86/boot/bzImage)."""
+    path = os.path.join(os.path.dirname(bz), "..", "..", "..", "System.map")
+    with open(path) as f:
+        for line in f:
+            addr, _, sym = line.split()
+            if sym == name:
+                return "0x" + addr
+    raise HarnessError(f"{name} is not in {path}")
+
+
+def run_cost(kernels, initrd, cfg, mem_mib, mib=1024, after=20, idle=60):
+    """cost.sh in a guest: the phases "free" (@mib MiB of tmpfs freed,
+    traced @after s) and "idle" (@idle s). Returns {phase: Cost}."""
+    variant, reporting = CONFIGS[cfg]
+    name = f"bench-cost-{cfg}"
+    trace = os.path.join(run_dir(name), "discard-trace.log")
+    fn = _symbol_address(kernels[variant], "page_reporting_process")
+    vm = VM(name, kernels[variant], initrd, job="cost", mem_mib=mem_mib,
+            reporting=reporting, timeout=after + idle + 600,
+            params={"fn": fn, "mib": mib, "after": after, "idle": idle},
+            qemu_args=churn.qemu_args(trace))
+    with vm:
+        watcher = churn.DiscardWatch(vm, trace).start()
+        try:
+            # After the report of the memory free at boot.
+            vm.wait_marker("wait-go", timeout=300)
+            watcher.wait_quiet()
+            vm.send("go")
+            rc = vm.wait_done()
+            vm.wait_exit()
+        finally:
+            watcher.stop()
+    if rc:
+        raise HarnessError(f"cost job failed (exit {rc}); see {vm.dir}")
+    out = {}
+    for c in vm.events("cost"):
+        phase = c.fields["phase"]
+        if c.num("lost"):
+            raise HarnessError(f"cost: the trace buffer lost "
+                               f"{c.num('lost')} events in phase {phase}; "
+                               f"see {vm.dir}")
+        start = [e.t for e in vm.events("phase-start")
+                 if e.fields["name"] == phase]
+        end = [e.t for e in vm.events("phase-end")
+               if e.fields["name"] == phase]
+        out[phase] = Cost(c.num("runs"), c.num("cpu_us") / 1000,
+                          c.num("longest_us") / 1000,
+                          watcher.between(start[0], end[0]).bytes)
+    if set(out) != {"free", "idle"}:
+        raise HarnessError(f"cost: phases {sorted(out)}; see {vm.dir}")
+    return out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -398,6 +466,43 @@ class Bench:
         self.row(measure, "ours", f"{t.bytes / t.present_gib:.1f} "
                  f"({t.bytes} bytes)")
 
+    # 9
+    def cost(self, mem):
+        # Each run idles a minute: fewer rounds than the others.
+        reps = min(3, self.reps)
+        step(f"worker cost: 1 GiB tmpfs freed in a {mem} MiB guest, traced "
+             f"20 s, then 60 s idle; {reps} rounds of upstream/ours")
+        res = {c: [] for c in ("upstream", "ours")}
+        for rep in range(reps):
+            for cfg in res:
+                r = run_cost(self.kernels, self.initrd, cfg, mem)
+                res[cfg].append(r)
+                f, i = r["free"], r["idle"]
+                self.raw.append(["cost", mem, cfg, rep, f.runs, f.cpu_ms,
+                                 f.longest_ms, f.discarded, i.runs,
+                                 i.cpu_ms, i.longest_ms, i.discarded])
+                say(f"  round {rep + 1} {cfg:8s}: free: {f.runs} runs, "
+                    f"{f.cpu_ms:.1f} ms on a CPU (longest run "
+                    f"{f.longest_ms:.1f} ms), host discarded "
+                    f"{f.discarded >> 20} MiB; idle 60 s: {i.runs} runs, "
+                    f"{i.cpu_ms:.1f} ms")
+        for cfg, rs in res.items():
+            self.row("worker ms on a CPU per GiB discarded (1 GiB freed)",
+                     cfg, _median_spread(
+                         [r["free"].cpu_ms / (r["free"].discarded / 2**30)
+                          if r["free"].discarded else None for r in rs],
+                         "{:.1f}"))
+            self.row("worker runs for a 1 GiB free (20 s)", cfg,
+                     _median_spread([r["free"].runs for r in rs], "{:.0f}"))
+            self.row("worker's longest run on a CPU, ms (1 GiB freed)", cfg,
+                     _median_spread([r["free"].longest_ms for r in rs],
+                                    "{:.1f}"))
+            self.row("idle guest, 60 s after that: worker runs", cfg,
+                     _median_spread([r["idle"].runs for r in rs], "{:.0f}"))
+            self.row("idle guest, 60 s after that: worker ms on a CPU", cfg,
+                     _median_spread([r["idle"].cpu_ms for r in rs],
+                                    "{:.1f}"))
+
     # 8
     def arm64(self):
         step("arm64, 64 KiB pages: the kernels (ours and the upstream "
@@ -452,7 +557,8 @@ def main(kernels, initrd, base_version, quick=False, only=None):
                 f"Linux {base_version}, {qemu}, {accel}, "
                 f"{os.cpu_count()} host CPUs ({platform.machine()}), guests "
                 f"of 2 vCPUs and {mem} MiB unless the row says otherwise; "
-                f"{b.reps} rounds interleaved (scaling: {min(3, b.reps)}); "
+                f"{b.reps} rounds interleaved (scaling and worker cost: "
+                f"{min(3, b.reps)}); "
                 f"median (min..max).")
         table = head + "\n\n" + pivot(b.rows)
         with open(os.path.join(OUT, "bench.md"), "w") as f:
@@ -491,6 +597,9 @@ def main(kernels, initrd, base_version, quick=False, only=None):
         attempt("order 0", lambda: b.order0(mem))
     if b.want("arm64"):
         attempt("arm64 64 KiB pages", b.arm64)
+    # Not in QUICK=1 unless asked for: a round takes about 5 minutes.
+    if b.want("cost") and (not quick or only):
+        attempt("worker cost", lambda: b.cost(mem))
     if scaling:
         attempt("scaling", lambda: b.scaling(
             min(3, b.reps), seconds, (ret or {}).get("anon"),
