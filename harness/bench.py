@@ -492,12 +492,12 @@ class Bench:
                          [r["free"].cpu_ms / (r["free"].discarded / 2**30)
                           if r["free"].discarded else None for r in rs],
                          "{:.1f}"))
-            self.row("worker runs for a 1 GiB free (20 s)", cfg,
+            self.row("worker wake-ups for a 1 GiB free (20 s)", cfg,
                      _median_spread([r["free"].runs for r in rs], "{:.0f}"))
             self.row("worker's longest run on a CPU, ms (1 GiB freed)", cfg,
                      _median_spread([r["free"].longest_ms for r in rs],
                                     "{:.1f}"))
-            self.row("idle guest, 60 s after that: worker runs", cfg,
+            self.row("idle guest, 60 s after that: worker wake-ups", cfg,
                      _median_spread([r["idle"].runs for r in rs], "{:.0f}"))
             self.row("idle guest, 60 s after that: worker ms on a CPU", cfg,
                      _median_spread([r["idle"].cpu_ms for r in rs],

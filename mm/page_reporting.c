@@ -109,17 +109,19 @@ unsigned int page_reporting_mark_order __read_mostly = -1;
 static unsigned int reporting_marked_order = -1;
 
 /*
- * Pacing. A worker starts when no block has been marked for
+ * Pacing. A worker starts when the hook has seen no free for
  * page_reporting_delay_ms (the free looks finished), but no later than
- * page_reporting_max_delay_ms after the first unreported free (frees that
- * never stop still get reported). Both are multiplied by the engine's
+ * page_reporting_max_delay_ms after it was queued for frees not yet
+ * reported (frees that never stop still get reported). Both are multiplied by the engine's
  * back-off factor, which grows while reported or marked blocks keep being
  * reallocated at once: reporting a block that is about to be reused costs
  * the guest a refault and the host a discard for nothing. A stretched wait
  * is never longer than PR_BACKOFF_SPAN times page_reporting_max_delay_ms
  * (8 s by default), so that however the guest churns, a free is looked at
- * within that time, and the factor, which only a pass can lower, comes
- * back down within a few passes once the churn stops.
+ * within that time. Only a pass changes the factor: right after churn, a
+ * large free waits up to that span for its first pass, and as long again
+ * for the pass that reports it after probation; each pass without churn
+ * then halves the factor.
  */
 static unsigned int page_reporting_delay_ms = 100;
 static unsigned int page_reporting_max_delay_ms = 2000;
@@ -445,7 +447,7 @@ struct reporting_engine {
 	/* what is still free of them: a free block of this order at least */
 	unsigned int recent_order;
 	unsigned long recent_when;
-	/* jiffies of the first free not yet reported */
+	/* jiffies when the worker was queued for frees not yet reported */
 	unsigned long requested_at;
 	unsigned int backoff;
 	/*
@@ -458,9 +460,10 @@ struct reporting_engine {
 	/* blocks the last pass put on probation */
 	unsigned long candidates;
 	/*
-	 * jiffies of the last mark. Frees on every CPU store it (once per
-	 * tick at most): a line of its own keeps them from bouncing the
-	 * lines the worker writes during a pass.
+	 * jiffies of the last free the hook saw, into a marked block or not.
+	 * Frees on every CPU store it (once per tick at most): a line of its
+	 * own keeps them from bouncing the lines the worker writes during a
+	 * pass.
 	 */
 	unsigned long last_mark ____cacheline_aligned_in_smp;
 };
@@ -1368,8 +1371,8 @@ static void page_reporting_process(struct work_struct *work)
 	int state;
 
 	/*
-	 * Still freeing? Wait until no block has been marked for the quiet
-	 * time, but not beyond the deadline counted from the first free.
+	 * Still freeing? Wait until the hook has seen no free for the quiet
+	 * time, but not beyond the deadline counted from our queueing.
 	 */
 	delay = msecs_to_jiffies(READ_ONCE(page_reporting_delay_ms));
 	quiet = READ_ONCE(eng->last_mark) + reporting_backed_off(eng, delay);
@@ -1412,8 +1415,9 @@ static void page_reporting_process(struct work_struct *work)
 	 * the marks: a pass that misjudges moves the factor once.
 	 */
 	seed_seq = READ_ONCE(eng->seed_seq);
-	recent = eng->nr_recent;
+	/* First: it empties the sample if its window is over. */
 	realloc = reporting_count_reallocated(eng);
+	recent = eng->nr_recent;
 	reporting_stat_add(&reporting_stats.reported_reallocated, realloc);
 	eng->nr_recent = 0;
 
@@ -1435,11 +1439,17 @@ static void page_reporting_process(struct work_struct *work)
 	reporting_stat_add(&reporting_stats.passes, 1);
 	/*
 	 * Blocks on probation that this pass neither took nor found
-	 * allocated were allocated and freed again in between (their flag
-	 * is gone, their bit still set): churn too.
+	 * allocated were allocated and freed again in between (a free ended
+	 * their probation, and this pass put them on it again): churn too.
+	 * Only when the pass could take every block it found ready: one
+	 * that stopped early, failed, or left marks (an isolated pageblock,
+	 * a zone at its watermark) leaves candidates for later, which are
+	 * not churn.
 	 */
-	lost = eng->candidates > p.taken + p.skipped ?
-	       eng->candidates - p.taken - p.skipped : 0;
+	lost = 0;
+	if (p.walked_all && !p.err && !p.deferred_any &&
+	    eng->candidates > p.taken + p.skipped)
+		lost = eng->candidates - p.taken - p.skipped;
 	eng->candidates = p.candidates;
 	/*
 	 * Marks of memory that was never free are not churn, until a pass
@@ -1458,7 +1468,8 @@ static void page_reporting_process(struct work_struct *work)
 
 	/*
 	 * Frees during the pass moved the state back to REQUESTED: start
-	 * again after the delay. A failed report is retried the same way.
+	 * again after the quiet time. A failed report is retried after a
+	 * second at least.
 	 */
 	state = atomic_cmpxchg(&prdev->state, PAGE_REPORTING_ACTIVE,
 			       PAGE_REPORTING_IDLE);
