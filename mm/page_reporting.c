@@ -750,6 +750,7 @@ struct reporting_pass {
 	bool zone_low;			/* batch zone too low to report */
 	bool deferred;			/* marks left in this section */
 	bool deferred_any;		/* ... in any section of the pass */
+	bool retry;			/* ... that no free brings back */
 	bool walked_all;		/* the scan reached the last section */
 	unsigned long resume_sec;	/* after a batch: where to go on, */
 	unsigned long resume_bit;	/* ... valid while resume_sec is set */
@@ -769,8 +770,9 @@ struct reporting_pass {
  * zone below its low watermark, so reporting never wakes kswapd and never
  * makes an allocation fail (__isolate_free_page() checks the min
  * watermark on top). A reserve of a whole batch would shut out a zone
- * smaller than one, such as ZONE_DMA, whose marks would then be deferred
- * and looked at again for ever.
+ * smaller than one, such as ZONE_DMA, whose marks would then never be
+ * reported. Marks a zone at its watermark cannot give stay, with their
+ * section in the summary, until a later pass: the next free queues one.
  */
 static bool reporting_zone_ok(struct reporting_pass *p, struct zone *zone)
 {
@@ -933,9 +935,10 @@ static bool reporting_isolate(struct reporting_pass *p, unsigned long pfn)
 		 * Split by the isolation of a pageblock (a unit larger than a
 		 * pageblock, or a tracked block inside an isolated one):
 		 * undoing the isolation merges it back without a free, so
-		 * keep its bits.
+		 * keep its bits, and look again later.
 		 */
 		p->deferred = true;
+		p->retry = true;
 		return true;
 	}
 	if (!head && p->order < PR_TRACK_ORDER)
@@ -955,10 +958,12 @@ static bool reporting_isolate(struct reporting_pass *p, unsigned long pfn)
 	 * Being offlined or taken by alloc_contig_range(): leave it and its
 	 * bits alone. MEM_OFFLINE clears the bits of memory that goes away;
 	 * blocks whose isolation is undone stay marked, and the section stays
-	 * in the summary, for a later pass (p->deferred).
+	 * in the summary, for a later pass (p->deferred) that nothing but
+	 * p->retry queues: undoing the isolation frees nothing.
 	 */
 	if (is_migrate_isolate(get_pageblock_migratetype(head))) {
 		p->deferred = true;
+		p->retry = true;
 		return true;
 	}
 
@@ -1261,8 +1266,10 @@ static bool reporting_scan(struct reporting_pass *p)
 	}
 	/* Fully ordered: pairs with the barrier in reporting_mark_blocks(). */
 	if (test_and_clear_bit(0, &reporting_unsummarized) &&
-	    !reporting_summarize_all())
+	    !reporting_summarize_all()) {
 		p->deferred_any = true;
+		p->retry = true;
+	}
 	for (;;) {
 		enum reporting_section_result res;
 
@@ -1474,19 +1481,22 @@ static void page_reporting_process(struct work_struct *work)
 	state = atomic_cmpxchg(&prdev->state, PAGE_REPORTING_ACTIVE,
 			       PAGE_REPORTING_IDLE);
 	if (state == PAGE_REPORTING_REQUESTED || p.err || p.candidates ||
-	    p.batches >= PR_PASS_BATCHES || p.deferred_any) {
+	    p.batches >= PR_PASS_BATCHES || p.retry) {
 		delay = msecs_to_jiffies(READ_ONCE(page_reporting_delay_ms));
 		/* A device that fails is retried slowly, never in a loop. */
 		if (p.err) {
 			WRITE_ONCE(eng->backoff,
 				   min(eng->backoff * 2, PR_BACKOFF_MAX));
 			delay = max(delay, PR_RETRY_DELAY);
-		} else if (p.deferred_any && !p.candidates &&
+		} else if (p.retry && !p.candidates &&
 			   state != PAGE_REPORTING_REQUESTED &&
 			   p.batches < PR_PASS_BATCHES) {
 			/*
-			 * Only marks we could not take (isolated blocks, a
-			 * zone at its watermark): look again later, slowly.
+			 * Only marks in isolated pageblocks: look again
+			 * later, slowly. (Marks that a zone at its watermark
+			 * could not give wait for the next free, which
+			 * queues us: an idle guest whose page cache keeps a
+			 * zone there must not have it polled for ever.)
 			 */
 			unsigned int max_ms =
 				READ_ONCE(page_reporting_max_delay_ms);

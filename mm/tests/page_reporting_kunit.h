@@ -1170,6 +1170,44 @@ static void prt_test_small_zone(struct kunit *test)
 }
 
 /*
+ * A free, marked block on probation in a zone at its low watermark keeps
+ * its mark, and the pass does not ask to be run again for it: the next
+ * free queues the worker. Polling such marks every few seconds would keep
+ * the worker of an idle guest, whose page cache holds a zone near its
+ * watermarks, running for ever.
+ */
+static void prt_test_low_zone_waits(struct kunit *test)
+{
+	struct reporting_pass p = { .eng = &reporting_engine,
+				    .order = PR_TRACK_ORDER,
+				    .unit_order = PR_TRACK_ORDER,
+				    .capacity = PAGE_REPORTING_CAPACITY,
+				    .zone_low = true };
+	struct page *page = prt_alloc(test, PR_TRACK_ORDER);
+	unsigned long pfn = page_to_pfn(page);
+	struct zone *zone = page_zone(page);
+	bool free;
+
+	prt_hold_off();
+	prt_free(page, PR_TRACK_ORDER);
+	spin_lock_irq(&zone->lock);
+	free = reporting_free_block(zone, pfn, PR_TRACK_ORDER);
+	if (free) {
+		p.zone = zone;
+		reporting_probate_unit(zone, pfn, PR_TRACK_ORDER);
+		KUNIT_EXPECT_TRUE(test, reporting_isolate(&p, pfn));
+	}
+	spin_unlock_irq(&zone->lock);
+	if (!free)
+		kunit_skip(test, "the block was allocated again");
+	KUNIT_EXPECT_TRUE(test, p.deferred);
+	KUNIT_EXPECT_FALSE(test, p.retry);
+	KUNIT_EXPECT_EQ(test, p.nents, 0U);
+	KUNIT_EXPECT_TRUE(test, prt_marked(pfn));
+	prt_go(test);
+}
+
+/*
  * A reporting order between 0 and the tracked order: a free block of that
  * order inside a tracked block is reported as one entry, smaller ones are
  * not. A single free page before it, at the start of the tracked block,
@@ -1444,6 +1482,7 @@ static struct kunit_case page_reporting_test_cases[] = {
 	KUNIT_CASE(prt_test_order_zero),
 	KUNIT_CASE(prt_test_order_zero_busy_block),
 	KUNIT_CASE(prt_test_small_zone),
+	KUNIT_CASE(prt_test_low_zone_waits),
 	KUNIT_CASE(prt_test_order_between),
 	KUNIT_CASE(prt_test_order_above),
 	KUNIT_CASE(prt_test_order_lowered),
