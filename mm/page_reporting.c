@@ -986,9 +986,11 @@ static bool reporting_isolate(struct reporting_pass *p, unsigned long pfn)
 	 * The whole free block is off the free list. Keep its units that are
 	 * ready and fit in the batch, give the others back at once (unmarked
 	 * ones were reported already; the rest stay marked for a later
-	 * batch or pass). Units before @unit were looked at by this pass: a
-	 * ready one would have been taken then, so one that is ready now was
-	 * put on probation by this very pass.
+	 * batch or pass; so do units beyond @unit that the zone cannot give:
+	 * its low watermark was checked for @unit only, and the free counts
+	 * no longer hold the rest of the block). Units before @unit were
+	 * looked at by this pass: a ready one would have been taken then, so
+	 * one that is ready now was put on probation by this very pass.
 	 */
 	head_pfn = page_to_pfn(head);
 	end = head_pfn + (1UL << order);
@@ -996,7 +998,8 @@ static bool reporting_isolate(struct reporting_pass *p, unsigned long pfn)
 		struct page *page = pfn_to_page(u);
 
 		if (u >= unit && p->nents < p->capacity &&
-		    reporting_unit_ready(u, uorder)) {
+		    reporting_unit_ready(u, uorder) &&
+		    (u == unit || reporting_zone_ok(p, p->zone))) {
 			reporting_clear_unit(p->zone, u, uorder);
 			reporting_take(p, page, uorder);
 			p->taken++;
