@@ -481,10 +481,10 @@ class Bench:
                 self.raw.append(["cost", mem, cfg, rep, f.runs, f.cpu_ms,
                                  f.longest_ms, f.discarded, i.runs,
                                  i.cpu_ms, i.longest_ms, i.discarded])
-                say(f"  round {rep + 1} {cfg:8s}: free: {f.runs} runs, "
+                say(f"  round {rep + 1} {cfg:8s}: free: {f.runs} wake-ups, "
                     f"{f.cpu_ms:.1f} ms on a CPU (longest run "
                     f"{f.longest_ms:.1f} ms), host discarded "
-                    f"{f.discarded >> 20} MiB; idle 60 s: {i.runs} runs, "
+                    f"{f.discarded >> 20} MiB; idle 60 s: {i.runs} wake-ups, "
                     f"{i.cpu_ms:.1f} ms")
         for cfg, rs in res.items():
             self.row("worker ms on a CPU per GiB discarded (1 GiB freed)",
