@@ -152,17 +152,7 @@ def run_cost(kernels, initrd, cfg, mem_mib, mib=1024, after=20, idle=60):
             reporting=reporting, timeout=after + idle + 600,
             params={"fn": fn, "mib": mib, "after": after, "idle": idle},
             qemu_args=churn.qemu_args(trace))
-    with vm:
-        watcher = churn.DiscardWatch(vm, trace).start()
-        try:
-            # After the report of the memory free at boot.
-            vm.wait_marker("wait-go", timeout=300)
-            watcher.wait_quiet()
-            vm.send("go")
-            rc = vm.wait_done()
-            vm.wait_exit()
-        finally:
-            watcher.stop()
+    rc, watcher, _ = _run_watched(vm, trace)
     if rc:
         raise HarnessError(f"cost job failed (exit {rc}); see {vm.dir}")
     out = {}
@@ -192,6 +182,30 @@ class Tracking:
     span_gib: float             # physical address space up to the last pfn
 
 
+def _run_watched(vm, trace, watch=True):
+    """Run @vm's job to its end. With @watch, follow what the host
+    discards (@trace, harness/churn.py) and let the job go on from its
+    "wait-go" once the report of the memory free at boot is over (no
+    discard for 3 s; upstream takes ~30 s for it), so that it measures
+    itself, not that first report. Returns (exit code, the stopped
+    DiscardWatch or None, seconds until the host was quiet or None)."""
+    watcher = quiet = None
+    with vm:
+        if watch:
+            watcher = churn.DiscardWatch(vm, trace).start()
+        try:
+            if watch:
+                vm.wait_marker("wait-go", timeout=300)
+                quiet = watcher.wait_quiet()
+                vm.send("go")
+            rc = vm.wait_done()
+            vm.wait_exit()
+        finally:
+            if watcher:
+                watcher.stop()
+    return rc, watcher, quiet
+
+
 def run_pf(kernels, initrd, cfg, thp, seconds, mem_mib, watch=True):
     """page_fault_loop in a guest; with @watch, what the host discarded
     meanwhile (harness/churn.py). Returns PageFaults."""
@@ -203,21 +217,7 @@ def run_pf(kernels, initrd, cfg, thp, seconds, mem_mib, watch=True):
             params={"thp": thp, "seconds": seconds, "threads": 2,
                     "mib": 128, "go": 1 if watch else 0},
             qemu_args=churn.qemu_args(trace) if watch else None)
-    with vm:
-        watcher = churn.DiscardWatch(vm, trace).start() if watch else None
-        try:
-            if watch:
-                # Churn, not the first report of the memory free at boot
-                # (upstream takes ~30 s for it): the loop starts once the
-                # host has seen no discard for 3 s.
-                vm.wait_marker("wait-go", timeout=300)
-                quiet = watcher.wait_quiet()
-                vm.send("go")
-            rc = vm.wait_done()
-            vm.wait_exit()
-        finally:
-            if watcher:
-                watcher.stop()
+    rc, watcher, quiet = _run_watched(vm, trace, watch)
     if rc:
         raise HarnessError(f"pf job failed (exit {rc}); see {vm.dir}")
     pf = vm.events("pf")

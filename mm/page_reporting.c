@@ -112,16 +112,16 @@ static unsigned int reporting_marked_order = -1;
  * Pacing. A worker starts when the hook has seen no free for
  * page_reporting_delay_ms (the free looks finished), but no later than
  * page_reporting_max_delay_ms after it was queued for frees not yet
- * reported (frees that never stop still get reported). Both are multiplied by the engine's
- * back-off factor, which grows while reported or marked blocks keep being
- * reallocated at once: reporting a block that is about to be reused costs
- * the guest a refault and the host a discard for nothing. A stretched wait
- * is never longer than PR_BACKOFF_SPAN times page_reporting_max_delay_ms
- * (8 s by default), so that however the guest churns, a free is looked at
- * within that time. Only a pass changes the factor: right after churn, a
- * large free waits up to that span for its first pass, and as long again
- * for the pass that reports it after probation; each pass without churn
- * then halves the factor.
+ * reported (frees that never stop still get reported). Both are multiplied
+ * by the engine's back-off factor, which grows while reported or marked
+ * blocks keep being reallocated at once: reporting a block that is about
+ * to be reused costs the guest a refault and the host a discard for
+ * nothing. A stretched wait is never longer than PR_BACKOFF_SPAN times
+ * page_reporting_max_delay_ms (8 s by default), so that however the guest
+ * churns, a free is looked at within that time. Only a pass changes the
+ * factor: right after churn, a large free waits up to that span for its
+ * first pass, and as long again for the pass that reports it after
+ * probation; each pass without churn then halves the factor.
  */
 static unsigned int page_reporting_delay_ms = 100;
 static unsigned int page_reporting_max_delay_ms = 2000;
