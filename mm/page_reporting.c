@@ -754,6 +754,7 @@ struct reporting_pass {
 	bool walked_all;		/* the scan reached the last section */
 	unsigned long resume_sec;	/* after a batch: where to go on, */
 	unsigned long resume_bit;	/* ... valid while resume_sec is set */
+	bool resume_within;		/* ... in the block it filled up in */
 	int err;
 };
 
@@ -886,6 +887,8 @@ static bool reporting_isolate_within(struct reporting_pass *p,
 			continue;
 		found = true;
 		if (p->nents == p->capacity) {
+			/* The next batch goes on in here. */
+			p->resume_within = true;
 			left = true;
 			break;
 		}
@@ -899,7 +902,10 @@ static bool reporting_isolate_within(struct reporting_pass *p,
 	}
 
 	if (left) {
-		/* Still marked: the rest goes with the next pass. */
+		/*
+		 * Still marked: the rest goes with the next batch, or, from
+		 * a zone too low to give it, with a pass after the next free.
+		 */
 		p->deferred = true;
 		return p->nents < p->capacity;
 	}
@@ -1133,13 +1139,18 @@ reporting_flushed(struct reporting_pass *p, unsigned long sec,
 		  unsigned long bit)
 {
 	reporting_flush(p);
+	if (p->err || p->batches >= PR_PASS_BATCHES || reporting_dev_gone(p))
+		return PR_SECTION_STOP;
 	/*
 	 * The order changed while the batch was out: the marks were all set
 	 * again for it, and judging them by the old one would clear some.
+	 * Leave them to a pass by the new order, which a raised order does
+	 * not request.
 	 */
-	if (p->err || p->batches >= PR_PASS_BATCHES || reporting_dev_gone(p) ||
-	    READ_ONCE(page_reporting_order) != p->order)
+	if (READ_ONCE(page_reporting_order) != p->order) {
+		p->retry = true;
 		return PR_SECTION_STOP;
+	}
 	p->resume_sec = sec;
 	p->resume_bit = bit;
 	return PR_SECTION_AGAIN;
@@ -1160,9 +1171,10 @@ static bool reporting_scan_zone(struct reporting_pass *p, unsigned long base,
 	for (; *bit < PR_SECTION_BITS;
 	     *bit = find_next_bit(map, PR_SECTION_BITS, *bit + 1)) {
 		unsigned long pfn = base + (*bit << PR_TRACK_ORDER);
+		struct page *page = pfn_to_online_page(pfn);
 
 		/* reporting_scan_section() deals with holes. */
-		if (!pfn_valid(pfn) || page_zone(pfn_to_page(pfn)) != zone)
+		if (!page || page_zone(page) != zone)
 			break;
 		if (!reporting_isolate(p, pfn)) {
 			room = false;
@@ -1238,8 +1250,17 @@ reporting_scan_section(struct reporting_pass *p, unsigned long sec)
 			p->zone = zone;
 			p->zone_low = false;
 		}
-		if (!reporting_scan_zone(p, base, map, &bit))
-			return reporting_flushed(p, sec, bit + 1);
+		if (!reporting_scan_zone(p, base, map, &bit)) {
+			/*
+			 * Go on after the block that filled the batch, or in
+			 * it when it has free blocks left below the tracked
+			 * order: no free would queue the worker for them.
+			 */
+			if (!p->resume_within)
+				bit++;
+			p->resume_within = false;
+			return reporting_flushed(p, sec, bit);
+		}
 	}
 	return PR_SECTION_DONE;
 }
@@ -1928,5 +1949,5 @@ static int __init page_reporting_init(void)
 subsys_initcall(page_reporting_init);
 
 #ifdef CONFIG_PAGE_REPORTING_KUNIT_TEST
-#include "tests/page_reporting_kunit.h"
+#include "tests/page_reporting_kunit.c"
 #endif

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+// SPDX-License-Identifier: GPL-2.0
 /*
  * KUnit tests for the page reporting engine. Included at the end of
  * mm/page_reporting.c so that they can reach its static functions.
@@ -8,8 +8,6 @@
  * device); elsewhere they skip. They drive the worker synchronously with
  * the quiet and maximum delays set to 0.
  */
-#ifndef _MM_TESTS_PAGE_REPORTING_KUNIT_H
-#define _MM_TESTS_PAGE_REPORTING_KUNIT_H
 
 #include <kunit/test.h>
 #include <kunit/test-bug.h>
@@ -25,6 +23,8 @@ struct prt_dev {
 	unsigned long pfn[PRT_MAX_RECORDS];
 	unsigned int order[PRT_MAX_RECORDS];
 	unsigned int nr;		/* entries recorded */
+	/* reporting_stats.passes at the first and last entry recorded */
+	unsigned long pass_first, pass_last;
 	unsigned int calls;
 	unsigned int not_isolated;	/* reported pages still on a free list */
 	int fail;			/* make ->report() fail with this */
@@ -77,6 +77,10 @@ static int prt_report(struct page_reporting_dev_info *prdev,
 				    d->only))
 			continue;
 		if (d->nr < PRT_MAX_RECORDS) {
+			/* Counted at the end of a pass: the same during one. */
+			if (!d->nr)
+				d->pass_first = READ_ONCE(reporting_stats.passes);
+			d->pass_last = READ_ONCE(reporting_stats.passes);
 			d->pfn[d->nr] = page_to_pfn(page);
 			d->order[d->nr] = get_order(sg->length);
 			d->nr++;
@@ -1143,6 +1147,46 @@ static void prt_test_order_zero_busy_block(struct kunit *test)
 }
 
 /*
+ * Below the tracked order, a tracked block can hold more free blocks than
+ * a batch: the pass that fills a batch in it goes on in it after the
+ * report, and reports them all. No free would queue the worker for the
+ * ones it left.
+ */
+static void prt_test_batch_full_within(struct kunit *test)
+{
+	unsigned long pfn, i, n = 1UL << PR_TRACK_ORDER;
+	struct page *page;
+
+	prt->prdev.capacity = 2;
+	prt_reregister(test, 0, PAGE_REPORTING_ORDER_UNSPECIFIED);
+	page = prt_alloc_split(test, PR_TRACK_ORDER);
+	pfn = page_to_pfn(page);
+
+	/*
+	 * Odd pages: their even buddies stay allocated, nothing merges. The
+	 * worker waits for the summary lock meanwhile: its first look at
+	 * the block finds all five free.
+	 */
+	reporting_lock_memory();
+	for (i = 0; i < 5; i++)
+		__free_page(page + 1 + 2 * i);
+	drain_all_pages(NULL);
+	reporting_unlock_memory();
+	prt_go(test);
+	for (i = 0; i < 5; i++)
+		KUNIT_EXPECT_EQ(test, prt_times_reported(pfn + 1 + 2 * i), 1U);
+	KUNIT_EXPECT_GE(test, prt->calls, 3U);
+	KUNIT_EXPECT_EQ(test, prt->pass_first, prt->pass_last);
+	KUNIT_EXPECT_FALSE(test, prt_marked(pfn));
+
+	for (i = 0; i < n; i++)
+		if (i % 2 == 0 || i > 9)
+			__free_page(page + i);
+	drain_all_pages(NULL);
+	prt_settle();
+}
+
+/*
  * A zone gives a unit as long as it keeps its low watermark without it,
  * however large a batch is next to the zone: a reserve of a whole batch
  * (32 x 2 MiB) would never let a smaller zone report, such as the 16 MiB
@@ -1481,6 +1525,7 @@ static struct kunit_case page_reporting_test_cases[] = {
 	KUNIT_CASE(prt_test_register_order),
 	KUNIT_CASE(prt_test_order_zero),
 	KUNIT_CASE(prt_test_order_zero_busy_block),
+	KUNIT_CASE(prt_test_batch_full_within),
 	KUNIT_CASE(prt_test_small_zone),
 	KUNIT_CASE(prt_test_low_zone_waits),
 	KUNIT_CASE(prt_test_order_between),
@@ -1501,5 +1546,3 @@ static struct kunit_suite page_reporting_test_suite = {
 };
 
 kunit_test_suite(page_reporting_test_suite);
-
-#endif /* _MM_TESTS_PAGE_REPORTING_KUNIT_H */
