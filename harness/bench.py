@@ -30,6 +30,13 @@ Workloads:
                 discarded, after a 1 GiB free, and its runs and CPU time
                 over 60 s of an idle guest after that (guest trace events,
                 the same for both engines: harness/guest/jobs/cost.sh)
+  procs     10. a build's processes coming and going (pr-procs: 200
+                processes, 2 at a time, each touching 4-255 MiB and
+                exiting): its run time, and the host's discards during it
+                as in 4
+  big       11. 1 (anonymous), 9 and 5 in guests of 16 and 64 GiB, whose
+                RAM the host maps without reserving it (reserve=off): a
+                fixed 4 GiB is freed, so that the host's 24 GiB hold it
 """
 
 import csv
@@ -50,8 +57,11 @@ CONFIGS = {
     "upstream": ("baseline", True),
     "ours": ("ours", True),
 }
+# The engines compared where "off" has no figure; AGAINST=NAME=BZIMAGE adds
+# another build of the engine to both (see _against()).
+ENGINES = ["upstream", "ours"]
 WORKLOADS = ("return", "footprint", "pf", "churn", "tracking", "scaling",
-             "order0", "arm64", "cost")
+             "order0", "arm64", "cost", "procs", "big")
 ORDER0 = "page_reporting.page_reporting_order=0"
 FOOTPRINT_S = 30
 
@@ -81,21 +91,38 @@ def _rss_at(samples, t):
 
 
 def run_return(kernels, initrd, cfg, workload, mem_mib, limit,
-               footprint=False, mib=None, machine="q35", append="", tag=""):
+               footprint=False, mib=None, machine="q35", append="", tag="",
+               lazy_ram=False, quiet_first=False):
     """One guest frees @mib MiB (half its memory); with @footprint it idles
     FOOTPRINT_S seconds before allocating and is watched FOOTPRINT_S
-    seconds after the free. @machine, @append: as for VM; @tag names the
-    run's directory."""
+    seconds after the free. @machine, @append, @lazy_ram: as for VM; @tag
+    names the run's directory. @quiet_first: allocate only once the host
+    has discarded nothing for 3 s (harness/churn.py), so that the report
+    of the memory free at boot is over; in a large guest the upstream
+    reporter takes minutes for it."""
     variant, reporting = CONFIGS[cfg]
     settle = FOOTPRINT_S if footprint else 2
     if footprint:
         limit = max(limit, FOOTPRINT_S + 1)
-    vm = VM(f"bench-return{tag}-{cfg}", kernels[variant], initrd,
+    name = f"bench-return{tag}-{cfg}"
+    trace = os.path.join(run_dir(name), "discard-trace.log")
+    vm = VM(name, kernels[variant], initrd,
             job="demo", mem_mib=mem_mib, reporting=reporting,
-            timeout=limit + 600, machine=machine, append=append,
+            timeout=limit + 600 + (600 if quiet_first else 0),
+            machine=machine, append=append, lazy_ram=lazy_ram,
             params={"mib": mib or mem_mib // 2, "workload": workload,
-                    "hold": 2, "settle": settle, "after": limit + 10})
+                    "hold": 2, "settle": settle, "after": limit + 10,
+                    "go": 1 if quiet_first else 0},
+            qemu_args=churn.qemu_args(trace) if quiet_first else None)
     with vm:
+        if quiet_first:
+            watcher = churn.DiscardWatch(vm, trace).start()
+            try:
+                vm.wait_marker("wait-go", timeout=600)
+                watcher.wait_quiet(limit_s=600)
+            finally:
+                watcher.stop()
+            vm.send("go")
         r = measure.watch_return(vm, limit=limit, live=False,
                                  min_after=FOOTPRINT_S + 0.5 if footprint
                                  else 0)
@@ -141,7 +168,8 @@ def _symbol_address(bz, name):
     raise HarnessError(f"{name} is not in {path}")
 
 
-def run_cost(kernels, initrd, cfg, mem_mib, mib=1024, after=20, idle=60):
+def run_cost(kernels, initrd, cfg, mem_mib, mib=1024, after=20, idle=60,
+             lazy_ram=False):
     """cost.sh in a guest: the phases "free" (@mib MiB of tmpfs freed,
     traced @after s) and "idle" (@idle s). Returns {phase: Cost}."""
     variant, reporting = CONFIGS[cfg]
@@ -150,6 +178,7 @@ def run_cost(kernels, initrd, cfg, mem_mib, mib=1024, after=20, idle=60):
     fn = _symbol_address(kernels[variant], "page_reporting_process")
     vm = VM(name, kernels[variant], initrd, job="cost", mem_mib=mem_mib,
             reporting=reporting, timeout=after + idle + 600,
+            lazy_ram=lazy_ram,
             params={"fn": fn, "mib": mib, "after": after, "idle": idle},
             qemu_args=churn.qemu_args(trace))
     rc, watcher, _ = _run_watched(vm, trace)
@@ -186,9 +215,10 @@ def _run_watched(vm, trace, watch=True):
     """Run @vm's job to its end. With @watch, follow what the host
     discards (@trace, harness/churn.py) and let the job go on from its
     "wait-go" once the report of the memory free at boot is over (no
-    discard for 3 s; upstream takes ~30 s for it), so that it measures
-    itself, not that first report. Returns (exit code, the stopped
-    DiscardWatch or None, seconds until the host was quiet or None)."""
+    discard for 3 s, at most 10 minutes; upstream takes ~30 s for it in a
+    2 GiB guest), so that it measures itself, not that first report.
+    Returns (exit code, the stopped DiscardWatch or None, seconds until
+    the host was quiet or None)."""
     watcher = quiet = None
     with vm:
         if watch:
@@ -196,7 +226,7 @@ def _run_watched(vm, trace, watch=True):
         try:
             if watch:
                 vm.wait_marker("wait-go", timeout=300)
-                quiet = watcher.wait_quiet()
+                quiet = watcher.wait_quiet(limit_s=600)
                 vm.send("go")
             rc = vm.wait_done()
             vm.wait_exit()
@@ -239,11 +269,50 @@ def run_pf(kernels, initrd, cfg, thp, seconds, mem_mib, watch=True):
                       discards, quiet_after, reported)
 
 
-def run_tracking(kernels, initrd, mem_mib, append=""):
+@dataclasses.dataclass(frozen=True)
+class Procs:
+    """One run of pr-procs in a guest."""
+    seconds: float
+    touched_bytes: int          # what the processes touched, and freed
+    discards: churn.Discards
+    quiet_after_s: float
+    reported_bytes: int = None  # the engine's count (None: upstream)
+
+
+def run_procs(kernels, initrd, cfg, mem_mib, tasks=200, max_mib=256):
+    """pr-procs in a guest, and what the host discarded meanwhile
+    (harness/churn.py). Returns Procs."""
+    variant, reporting = CONFIGS[cfg]
+    name = f"bench-procs-{cfg}"
+    trace = os.path.join(run_dir(name), "discard-trace.log")
+    vm = VM(name, kernels[variant], initrd, job="procs", mem_mib=mem_mib,
+            reporting=reporting, timeout=900,
+            params={"tasks": tasks, "jobs": 2, "max": max_mib, "go": 1},
+            qemu_args=churn.qemu_args(trace))
+    rc, watcher, quiet = _run_watched(vm, trace)
+    if rc:
+        raise HarnessError(f"procs job failed (exit {rc}); see {vm.dir}")
+    res = vm.events("procs")
+    if not res:
+        raise HarnessError(f"no pr-procs result; see {vm.dir}")
+    f = res[0].fields
+    latest = vm.latest()
+    reported = None
+    if "stats-before" in latest and "stats-after" in latest:
+        reported = (latest["stats-after"].num("reported_bytes")
+                    - latest["stats-before"].num("reported_bytes"))
+    begin = vm.events("procs-start")
+    return Procs(float(f["seconds"]), int(f["mib"]) << 20,
+                 watcher.between(begin[0].t if begin else 0, res[0].t),
+                 quiet, reported)
+
+
+def run_tracking(kernels, initrd, mem_mib, append="", lazy_ram=False):
     """The engine's tracking_bytes in a guest of @mem_mib MiB booted with
     @append."""
     with VM("bench-tracking", kernels["ours"], initrd, job="tracking",
-            mem_mib=mem_mib, append=append, timeout=600) as vm:
+            mem_mib=mem_mib, append=append, timeout=600,
+            lazy_ram=lazy_ram) as vm:
         m = vm.wait_marker("tracking", timeout=600)
         vm.wait_done()
     return Tracking(m.num("tracking_bytes"),
@@ -278,7 +347,7 @@ class Bench:
                   and not self.quick)
             if not self.want("return") and not fp:
                 continue
-            cfgs = (["off"] if fp else []) + ["upstream", "ours"]
+            cfgs = (["off"] if fp else []) + ENGINES
             step(f"time to return{' and footprint' if fp else ''}: "
                  f"{mem // 2} MiB {workload} freed in a {mem} MiB guest, "
                  f"{self.reps} rounds of {'/'.join(cfgs)}")
@@ -299,7 +368,7 @@ class Bench:
                                    key=[workload, mem],
                                    extra=footprint if fp else None)
             results[workload] = res
-            for cfg in ("upstream", "ours"):
+            for cfg in ENGINES:
                 rs = res[cfg]
                 self.row(f"seconds until 90% of a freed GiB is back "
                          f"({workload})", cfg,
@@ -361,7 +430,7 @@ class Bench:
 
     def churn_rows(self, results):
         for thp, res in results.items():
-            for cfg in ("upstream", "ours"):
+            for cfg in ENGINES:
                 rs = res[cfg]
                 self.row(f"churn: MiB discarded by the host during the "
                          f"loop, THP {thp}", cfg, _median_spread(
@@ -503,6 +572,92 @@ class Bench:
                      _median_spread([r["idle"].cpu_ms for r in rs],
                                     "{:.1f}"))
 
+    # 10
+    def procs(self, mem):
+        step(f"a build's processes: pr-procs, 200 processes of 4-255 MiB, "
+             f"2 at a time, in a {mem} MiB guest; {self.reps} rounds of "
+             f"off/upstream/ours; discards counted on the host")
+        res = {c: [] for c in CONFIGS}
+        for rep in range(self.reps):
+            for cfg in CONFIGS:
+                r = run_procs(self.kernels, self.initrd, cfg, mem)
+                res[cfg].append(r)
+                d = r.discards
+                self.raw.append(["procs", mem, cfg, rep, r.seconds,
+                                 r.touched_bytes, d.bytes, d.judged,
+                                 d.touched, r.reported_bytes,
+                                 r.quiet_after_s])
+                say(f"  round {rep + 1} {cfg:8s}: {r.seconds:.1f} s for "
+                    f"{r.touched_bytes >> 20} MiB, host discarded "
+                    f"{d.bytes >> 20} MiB in {d.ranges} ranges, "
+                    f"{d.touched} of {d.judged} touched again within 1 s"
+                    + (f"; engine reported {r.reported_bytes >> 20} MiB"
+                       if r.reported_bytes is not None else ""))
+        off = [r.seconds for r in res["off"]]
+        for cfg, rs in res.items():
+            secs = [r.seconds for r in rs]
+            self.row("build-like processes: seconds for 200 (2 at a time)",
+                     cfg, _median_spread(secs, "{:.1f}"))
+            if cfg == "off":
+                continue
+            # Each round against the "off" run of the same round.
+            self.row("build-like processes: speed / off", cfg,
+                     _median_spread([o / v for v, o in zip(secs, off)]))
+            self.row("build-like processes: MiB discarded by the host", cfg,
+                     _median_spread([r.discards.bytes / 2**20 for r in rs],
+                                    "{:.0f}"))
+            self.row("build-like processes: discarded / freed", cfg,
+                     _median_spread([r.discards.bytes / r.touched_bytes
+                                     for r in rs], "{:.4f}"))
+            self.row("build-like processes: share of discarded blocks "
+                     "touched again within 1 s", cfg, _median_spread(
+                         [r.discards.touched_share for r in rs]))
+
+    # 11
+    def big(self, reps):
+        sizes, mib = [16384, 65536], 4096
+        step(f"big guests: {mib} MiB anonymous freed in guests of "
+             f"{', '.join(str(m) for m in sizes)} MiB (reserve=off), {reps} "
+             f"rounds of upstream/ours; then the worker's cost of a "
+             f"{mib} MiB tmpfs free and the engine's tracking_bytes")
+        for mem in sizes:
+            res = self.interleaved(
+                "big-return", ("upstream", "ours"), reps,
+                lambda cfg, rep, mem=mem: run_return(
+                    self.kernels, self.initrd, cfg, "anon", mem, 120,
+                    mib=mib, tag="-big", lazy_ram=True, quiet_first=True),
+                key=["anon", mem], label=f"{mem} MiB ")
+            for cfg, rs in res.items():
+                self.row(f"big guests: seconds until 90% of {mib} MiB is "
+                         f"back, {mem} MiB guest", cfg,
+                         _median_spread([r.t90 for r in rs]))
+            for cfg in ("upstream", "ours"):
+                # One round: the 64 GiB guest boots for minutes under TCG.
+                c = run_cost(self.kernels, self.initrd, cfg, mem, mib=mib,
+                             after=60, idle=10, lazy_ram=True)["free"]
+                self.raw.append(["big-cost", mem, cfg, c.runs, c.cpu_ms,
+                                 c.longest_ms, c.discarded])
+                say(f"  {mem} MiB {cfg:8s}: worker {c.runs} wake-ups, "
+                    f"{c.cpu_ms:.1f} ms on a CPU (longest run "
+                    f"{c.longest_ms:.1f} ms), host discarded "
+                    f"{c.discarded >> 20} MiB")
+                self.row(f"big guests: worker ms on a CPU per GiB "
+                         f"discarded ({mib} MiB freed), {mem} MiB guest",
+                         cfg, f"{c.cpu_ms / (c.discarded / 2**30):.1f}"
+                         if c.discarded else "n/a")
+                self.row(f"big guests: worker's longest run on a CPU, ms, "
+                         f"{mem} MiB guest", cfg, f"{c.longest_ms:.1f}")
+            t = run_tracking(self.kernels, self.initrd, mem, lazy_ram=True)
+            self.raw.append(["big-tracking", mem, t.bytes, t.present_gib,
+                             t.span_gib])
+            say(f"  {mem} MiB: tracking {t.bytes} bytes for "
+                f"{t.present_gib:.2f} GiB present")
+            measure = (f"big guests: tracking bytes per GiB present, {mem} "
+                       f"MiB guest")
+            self.row(measure, "upstream", "0 (PG_reported, a page flag)")
+            self.row(measure, "ours", f"{t.bytes / t.present_gib:.1f} "
+                     f"({t.bytes} bytes)")
+
     # 8
     def arm64(self):
         step("arm64, 64 KiB pages: the kernels (ours and the upstream "
@@ -527,7 +682,26 @@ class Bench:
                      _median_spread([r.t90 for r in rs]))
 
 
+def _against(kernels):
+    """AGAINST=NAME=BZIMAGE: one more configuration, NAME, booting the x86
+    image BZIMAGE (another build of the engine, say of an older commit)
+    with reporting on; workloads 1-4 and 10 run it interleaved with the
+    others. Returns NAME or None."""
+    spec = os.environ.get("AGAINST")
+    if not spec:
+        return None
+    name, sep, path = spec.partition("=")
+    if not sep or not name or name in CONFIGS or not os.path.isfile(path):
+        raise HarnessError(f"AGAINST={spec}: give NAME=BZIMAGE, a new name "
+                           f"and an existing x86 kernel image")
+    CONFIGS[name] = (name, True)
+    ENGINES.append(name)
+    kernels[name] = os.path.abspath(path)
+    return name
+
+
 def main(kernels, initrd, base_version, quick=False, only=None):
+    against = _against(kernels)
     b = Bench(kernels, initrd, quick, only)
     unknown = [w for w in (only or []) if w not in WORKLOADS]
     if unknown:
@@ -595,18 +769,25 @@ def main(kernels, initrd, base_version, quick=False, only=None):
         attempt("tracking", b.tracking)
     if b.want("order0"):
         attempt("order 0", lambda: b.order0(mem))
+    # Not in QUICK=1 unless asked for: nine runs of a minute or more.
+    if b.want("procs") and (not quick or only):
+        attempt("build-like processes", lambda: b.procs(mem))
     if b.want("arm64"):
         attempt("arm64 64 KiB pages", b.arm64)
     # Not in QUICK=1 unless asked for: a round takes about 5 minutes.
     if b.want("cost") and (not quick or only):
         attempt("worker cost", lambda: b.cost(mem))
+    # Not in QUICK=1 unless asked for: 64 GiB guests boot slowly.
+    if b.want("big") and (not quick or only):
+        attempt("big guests", lambda: b.big(min(3, b.reps)))
     if scaling:
         attempt("scaling", lambda: b.scaling(
             min(3, b.reps), seconds, (ret or {}).get("anon"),
             (pf or {}).get("on")))
     table = write(True)
-    # Only a complete run replaces the README's table.
-    if not only and not failed:
+    # Only a complete run of the usual configurations replaces the
+    # README's table.
+    if not only and not failed and not against:
         _update_readme(table)
     say("\n" + table)
     say(f"table: {OUT}/bench.md, raw samples: {OUT}/bench-raw.csv")

@@ -92,6 +92,10 @@ class Guest:
     # The id of a PCIe root port to put the balloon behind, so that the
     # host can unplug it (q35's root complex has no hotplug).
     balloon_port: str = None
+    # RAM from a memory backend with reserve=off: QEMU maps it without
+    # reserving swap space for it, so a guest larger than the host's
+    # memory starts, and only what the guest touches is resident.
+    lazy_ram: bool = False
 
     def __post_init__(self):
         # None stands for "none" in callers' keyword arguments.
@@ -102,6 +106,9 @@ class Guest:
         if self.machine not in MACHINES:
             raise HarnessError(f"unknown machine {self.machine!r}; one of "
                                + ", ".join(sorted(MACHINES)))
+        if self.lazy_ram and (self.numa_nodes > 1 or self.mem_opts):
+            raise HarnessError("lazy_ram is one memory backend: no NUMA "
+                               "nodes or memory hotplug with it")
         if self.machine == "microvm" and (
                 self.balloon_port or self.mem_opts or self.numa_nodes > 1):
             raise HarnessError("microvm has no PCIe root port, memory "
@@ -202,10 +209,15 @@ def command(g, rundir, accel, extra=()):
                 "-device", "virtconsole,chardev=data"]
     else:
         data = ["-serial", "chardev:data"]
+    mtype = g.host.mtype or g.machine
+    if g.lazy_ram:
+        devices += ["-object", f"memory-backend-ram,id=ram0,size="
+                    f"{_mem_size(g)},reserve=off"]
+        mtype += ",memory-backend=ram0"
     d = rundir
     tsc = host_tsc_khz() if g.machine == "microvm" else None
     return [g.host.qemu, "-accel", accel,
-            "-M", g.host.mtype or g.machine,
+            "-M", mtype,
             ] + (["-cpu", cpu] if cpu else []) + [
             "-smp", smp, "-m", _mem_size(g) + g.mem_opts,
             "-nodefaults", "-display", "none", "-no-reboot",

@@ -469,6 +469,18 @@ class RamSizeTest(unittest.TestCase):
         self.assertEqual(cmd[cmd.index("-m") + 1],
                          "1048584K,slots=2,maxmem=4G")
 
+    def test_lazy_ram_is_one_backend_without_reserve(self):
+        cmd = _cmd(mem_mib=65536, lazy_ram=True)
+        self.assertEqual(cmd[cmd.index("-M") + 1],
+                         "q35,memory-backend=ram0")
+        self.assertEqual(cmd[cmd.index("-m") + 1], "65536M")
+        self.assertIn("memory-backend-ram,id=ram0,size=65536M,reserve=off",
+                      cmd)
+        self.assertNotIn("memory-backend=ram0", " ".join(_cmd()))
+        for bad in ({"numa_nodes": 2}, {"mem_opts": ",slots=2,maxmem=4G"}):
+            with self.assertRaisesRegex(HarnessError, "lazy_ram"):
+                qemu.Guest("bz", "initrd", lazy_ram=True, **bad)
+
     def test_ram_rss_counts_the_ram_mapping_only(self):
         # Stand in for QEMU: this process, with one private anonymous
         # mapping of the RAM size (2 MiB + 8 KiB) of which 1 MiB is
@@ -665,6 +677,41 @@ class BackgroundBuildsTest(unittest.TestCase):
         b.join()
         self.assertEqual(seen, [(19, "19")])
         self.assertLess(os.getpriority(os.PRIO_PROCESS, 0), 19)
+
+
+class BenchAgainstTest(unittest.TestCase):
+    def setUp(self):
+        self.saved = (dict(bench.CONFIGS), list(bench.ENGINES),
+                      os.environ.get("AGAINST"))
+
+    def tearDown(self):
+        bench.CONFIGS.clear()
+        bench.CONFIGS.update(self.saved[0])
+        bench.ENGINES[:] = self.saved[1]
+        if self.saved[2] is None:
+            os.environ.pop("AGAINST", None)
+        else:
+            os.environ["AGAINST"] = self.saved[2]
+
+    def test_a_fourth_configuration(self):
+        with tempfile.NamedTemporaryFile() as bz:
+            os.environ["AGAINST"] = f"before={bz.name}"
+            kernels = {}
+            self.assertEqual(bench._against(kernels), "before")
+            self.assertEqual(kernels["before"], bz.name)
+            self.assertEqual(bench.CONFIGS["before"], ("before", True))
+            self.assertEqual(bench.ENGINES, ["upstream", "ours", "before"])
+            self.assertIn("| before |",
+                          bench.pivot([("m", "before", "1")]).split("\n")[0])
+
+    def test_bad_values_change_nothing(self):
+        for spec in ("before", "=/bin/sh", "ours=/bin/sh",
+                     "before=/nonexistent"):
+            os.environ["AGAINST"] = spec
+            with self.assertRaisesRegex(HarnessError, "NAME=BZIMAGE"):
+                bench._against({})
+            self.assertEqual(list(bench.CONFIGS), ["off", "upstream", "ours"])
+            self.assertEqual(bench.ENGINES, ["upstream", "ours"])
 
 
 class BenchInterleavedTest(unittest.TestCase):

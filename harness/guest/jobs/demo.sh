@@ -8,6 +8,9 @@ workload=$(param workload tmpfs)
 hold=$(param hold 3)
 after=$(param after 60)
 sleep "$(param settle 2)"
+# pr.go=1: start when the host says so (once the report of the memory free
+# at boot is over).
+[ "$(param go 0)" = 1 ] && wait_host go
 mark_balloon
 mark "alloc-start mib=$mib workload=$workload memfree_kb=$(meminfo MemFree)"
 case $workload in
