@@ -1075,6 +1075,15 @@ static void reporting_flush(struct reporting_pass *p)
 					   n, bytes, err);
 	}
 
+	/*
+	 * The device may still write or discard them (it could not be
+	 * stopped): they must never be used again.
+	 */
+	if (err == -EBUSY) {
+		pr_warn("page_reporting: %u blocks withheld from the allocator for good: the device may still use them\n",
+			n);
+		n = 0;		/* none of them goes back */
+	}
 	spin_lock_irq(&zone->lock);
 	for_each_sg(eng->sgl, sg, n, i) {
 		struct page *page = sg_page(sg);

@@ -553,6 +553,47 @@ static void prt_test_report_error(struct kunit *test)
 }
 
 /*
+ * A device that could not be stopped may still use the blocks of its
+ * report: ->report() says so with -EBUSY, and they never go back to the
+ * allocator.
+ */
+static void prt_test_report_withheld(struct kunit *test)
+{
+	struct page *page = prt_alloc(test, PR_TRACK_ORDER);
+	unsigned long pfn = page_to_pfn(page), isolated;
+	unsigned int i;
+
+	prt->fail = -EBUSY;
+	prt_free(page, PR_TRACK_ORDER);
+	/* As in prt_test_report_error: probation first, then the offer. */
+	for (i = 0; i < 10 && !prt_times_reported(pfn); i++)
+		flush_delayed_work(&prt->prdev.work);
+	/* No pass after this: every block recorded was withheld. */
+	page_reporting_unregister(&prt->prdev);
+	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn), 1U);
+	KUNIT_EXPECT_FALSE(test, PageBuddy(page));
+	isolated = READ_ONCE(reporting_stats.isolated_now);
+	KUNIT_EXPECT_EQ(test, isolated, (unsigned long)prt->nr);
+
+	/* No device would let us: give them back for the tests that follow. */
+	for (i = 0; i < prt->nr; i++) {
+		struct page *p = pfn_to_page(prt->pfn[i]);
+		struct zone *zone = page_zone(p);
+
+		if (PageBuddy(p))
+			continue;
+		spin_lock_irq(&zone->lock);
+		__putback_isolated_page(p, prt->order[i],
+					get_pageblock_migratetype(p));
+		spin_unlock_irq(&zone->lock);
+		reporting_stat_add(&reporting_stats.isolated_now, -1);
+	}
+	prt->fail = 0;
+	KUNIT_ASSERT_EQ(test, page_reporting_register(&prt->prdev), 0);
+	prt_settle();
+}
+
+/*
  * A host that does not acknowledge holds the worker in ->report(). Nothing
  * else may wait for it: allocating and freeing, marks included, go on, and
  * what was freed meanwhile is reported once the host answers.
@@ -1510,6 +1551,7 @@ static struct kunit_case page_reporting_test_cases[] = {
 	KUNIT_CASE(prt_test_skip_reallocated),
 	KUNIT_CASE(prt_test_counts_restored),
 	KUNIT_CASE(prt_test_report_error),
+	KUNIT_CASE(prt_test_report_withheld),
 	KUNIT_CASE(prt_test_report_blocked),
 #ifdef CONFIG_COMPACTION
 	KUNIT_CASE(prt_test_capture_not_marked),
