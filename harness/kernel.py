@@ -24,15 +24,24 @@ TREE = os.path.join(BUILD, "linux")
 DEBIAN_TARBALL = "/usr/src/linux-source-6.12.tar.xz"
 SERIES = os.environ.get("PR_SERIES", os.path.join(REPO, "patches", "series"))
 FRAGMENT = os.path.join(REPO, "Kconfig.fragment")
-VARIANTS = ("ours", "baseline", "debug")
+VARIANTS = ("ours", "baseline", "debug", "ours-irqsoff", "baseline-irqsoff")
 # The debug variant is ours (same sources) with the debug options of
 # Kconfig.debug on top: DEBUG_VM, lockdep, KASAN and friends.
 DEBUG_FRAGMENT = os.path.join(REPO, "Kconfig.debug")
+# The -irqsoff variants, for the benchmark only: the irqsoff tracer on top.
+IRQSOFF_FRAGMENT = os.path.join(REPO, "Kconfig.irqsoff")
 
 
 def source_of(variant):
     """Which sources @variant builds: the base, or the base plus series."""
-    return "baseline" if variant == "baseline" else "ours"
+    return "baseline" if variant.startswith("baseline") else "ours"
+
+
+def fragments_of(variant):
+    """The configuration fragments of @variant, Kconfig.fragment first."""
+    extra = {"debug": DEBUG_FRAGMENT, "ours-irqsoff": IRQSOFF_FRAGMENT,
+             "baseline-irqsoff": IRQSOFF_FRAGMENT}.get(variant)
+    return [FRAGMENT] + ([extra] if extra else [])
 ARCH = "x86_64"
 
 # The compiler cache lives outside the clone, so that a fresh clone on a
@@ -514,18 +523,22 @@ def configure(variant, fragments, log, arch=ARCH, tree=TREE, obj=None,
         what="merge_config.sh")
     run(mk + ["olddefconfig"], log=log, what="make olddefconfig")
     have = dict(_fragment_lines(config))
-    known = (_kconfig_symbols(tree) if variant == "baseline" or only_known
-             else None)
-    wrong = []
+    known = (_kconfig_symbols(tree)
+             if source_of(variant) == "baseline" or only_known else None)
+    # As merge_config.sh does: a later fragment's line wins.
+    wants = {}
     for frag in fragments:
         for key, want in _fragment_lines(frag):
-            got = have.get(key, "n")
-            # The baseline lacks the options the series adds.
-            if known is not None and key[len("CONFIG_"):] not in known:
-                continue
-            if got != want:
-                wrong.append(f"{key}={want} (got {got}) from "
-                             f"{os.path.basename(frag)}")
+            wants[key] = (want, frag)
+    wrong = []
+    for key, (want, frag) in wants.items():
+        got = have.get(key, "n")
+        # The baseline lacks the options the series adds.
+        if known is not None and key[len("CONFIG_"):] not in known:
+            continue
+        if got != want:
+            wrong.append(f"{key}={want} (got {got}) from "
+                         f"{os.path.basename(frag)}")
     if wrong:
         raise HarnessError("the kernel configuration dropped options "
                            "(a dependency is missing):\n  "
@@ -539,8 +552,7 @@ def build(variant="ours", kernel_src=None, fragments=None, quiet=False):
     nothing (a build on a background thread)."""
     info = prepare_base(kernel_src)
     applied = checkout(source_of(variant))
-    fragments = fragments or [FRAGMENT] + (
-        [DEBUG_FRAGMENT] if variant == "debug" else [])
+    fragments = fragments or fragments_of(variant)
     log = os.path.join(LOGS, f"kernel-{variant}.log")
     ensure_dir(LOGS)
     with open(log, "w") as f:
