@@ -17,6 +17,7 @@
 #include <linux/page_owner.h>
 
 #define PRT_MAX_RECORDS	16384
+#define PRT_MAX_WITHHELD	512
 
 struct prt_dev {
 	struct page_reporting_dev_info prdev;
@@ -28,6 +29,10 @@ struct prt_dev {
 	unsigned int calls;
 	unsigned int not_isolated;	/* reported pages still on a free list */
 	int fail;			/* make ->report() fail with this */
+	/* the entries of calls that failed with -EBUSY: never given back */
+	unsigned long withheld_pfn[PRT_MAX_WITHHELD];
+	unsigned int withheld_order[PRT_MAX_WITHHELD];
+	unsigned int nr_withheld;
 	/*
 	 * when not 0, the next ->report() sets page_reporting_order to it and
 	 * fails, as hv_balloon does when the host refuses small blocks
@@ -60,6 +65,7 @@ static int prt_report(struct page_reporting_dev_info *prdev,
 	unsigned long watched = 0;
 	bool hit = false;
 	unsigned int i;
+	int ret;
 
 	d->calls++;
 	for_each_sg(sgl, sg, nents, i) {
@@ -102,7 +108,17 @@ static int prt_report(struct page_reporting_dev_info *prdev,
 		complete(&d->entered);
 		wait_for_completion(hold);
 	}
-	return d->fail;
+	ret = READ_ONCE(d->fail);
+	if (ret == -EBUSY) {
+		for_each_sg(sgl, sg, nents, i) {
+			if (d->nr_withheld == PRT_MAX_WITHHELD)
+				break;
+			d->withheld_pfn[d->nr_withheld] = page_to_pfn(sg_page(sg));
+			d->withheld_order[d->nr_withheld] = get_order(sg->length);
+			d->nr_withheld++;
+		}
+	}
+	return ret;
 }
 
 /*
@@ -568,22 +584,21 @@ static void prt_test_report_withheld(struct kunit *test)
 	/* As in prt_test_report_error: probation first, then the offer. */
 	for (i = 0; i < 10 && !prt_times_reported(pfn); i++)
 		flush_delayed_work(&prt->prdev.work);
-	/* No pass after this: every block recorded was withheld. */
+	/* No pass after this one: nothing more is withheld. */
 	page_reporting_unregister(&prt->prdev);
 	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn), 1U);
-	KUNIT_EXPECT_FALSE(test, PageBuddy(page));
 	isolated = READ_ONCE(reporting_stats.isolated_now);
-	KUNIT_EXPECT_EQ(test, isolated, (unsigned long)prt->nr);
+	KUNIT_EXPECT_EQ(test, isolated, (unsigned long)prt->nr_withheld);
+	/* Given back after all: do not give it back again below. */
+	KUNIT_ASSERT_FALSE(test, PageBuddy(page));
 
 	/* No device would let us: give them back for the tests that follow. */
-	for (i = 0; i < prt->nr; i++) {
-		struct page *p = pfn_to_page(prt->pfn[i]);
+	for (i = 0; i < prt->nr_withheld; i++) {
+		struct page *p = pfn_to_page(prt->withheld_pfn[i]);
 		struct zone *zone = page_zone(p);
 
-		if (PageBuddy(p))
-			continue;
 		spin_lock_irq(&zone->lock);
-		__putback_isolated_page(p, prt->order[i],
+		__putback_isolated_page(p, prt->withheld_order[i],
 					get_pageblock_migratetype(p));
 		spin_unlock_irq(&zone->lock);
 		reporting_stat_add(&reporting_stats.isolated_now, -1);
