@@ -34,6 +34,11 @@ Workloads:
                 processes, 2 at a time, each touching 4-255 MiB and
                 exiting): its run time, and the host's discards during it
                 as in 4
+  irqsoff   12. the longest stretch with interrupts off in the 20 s after a
+                1 GiB tmpfs free (the free itself not traced), from the
+                irqsoff tracer of kernels built with Kconfig.irqsoff on top
+                (harness/guest/jobs/irqsoff.sh); with the task and stack
+                where it ended
   big       11. 1 (anonymous), 9 and 5 in guests of 16 and 64 GiB, whose
                 RAM the host maps without reserving it (reserve=off): a
                 fixed 4 GiB is freed, so that the host's 24 GiB hold it
@@ -61,7 +66,7 @@ CONFIGS = {
 # another build of the engine to both (see _against()).
 ENGINES = ["upstream", "ours"]
 WORKLOADS = ("return", "footprint", "pf", "churn", "tracking", "scaling",
-             "order0", "arm64", "cost", "procs", "big")
+             "order0", "arm64", "cost", "procs", "big", "irqsoff")
 ORDER0 = "page_reporting.page_reporting_order=0"
 FOOTPRINT_S = 30
 
@@ -305,6 +310,39 @@ def run_procs(kernels, initrd, cfg, mem_mib, tasks=200, max_mib=256):
     return Procs(float(f["seconds"]), int(f["mib"]) << 20,
                  watcher.between(begin[0].t if begin else 0, res[0].t),
                  quiet, reported)
+
+
+@dataclasses.dataclass(frozen=True)
+class IrqsOff:
+    """The longest stretch with interrupts off in one irqsoff.sh run."""
+    max_us: int
+    task: str                   # the task it was in
+    stack: str                  # where it ended, innermost first
+
+    @property
+    def reporter(self):
+        """Whether the reporting worker made it."""
+        return "page_reporting" in self.stack
+
+
+def run_irqsoff(kernels, initrd, cfg, mem_mib, mib=1024, after=20):
+    """irqsoff.sh in a guest booted from @kernels["VARIANT-irqsoff"].
+    Returns IrqsOff."""
+    variant, reporting = CONFIGS[cfg]
+    name = f"bench-irqsoff-{cfg}"
+    trace = os.path.join(run_dir(name), "discard-trace.log")
+    vm = VM(name, kernels[f"{variant}-irqsoff"], initrd, job="irqsoff",
+            mem_mib=mem_mib, reporting=reporting, timeout=after + 600,
+            params={"mib": mib, "after": after, "go": 1},
+            qemu_args=churn.qemu_args(trace))
+    rc, _, _ = _run_watched(vm, trace)
+    if rc:
+        raise HarnessError(f"irqsoff job failed (exit {rc}); see {vm.dir}")
+    m = vm.events("irqsoff")
+    if not m:
+        raise HarnessError(f"no irqsoff result; see {vm.dir}")
+    f = m[0].fields
+    return IrqsOff(int(f["max_us"]), f["task"], f["stack"])
 
 
 def run_tracking(kernels, initrd, mem_mib, append="", lazy_ram=False):
@@ -613,6 +651,33 @@ class Bench:
                      "touched again within 1 s", cfg, _median_spread(
                          [r.discards.touched_share for r in rs]))
 
+    # 12
+    def irqsoff(self, mem):
+        step("irqsoff: the kernels with the irqsoff tracer (Kconfig.irqsoff)")
+        kernels = dict(self.kernels)
+        for variant in ("baseline-irqsoff", "ours-irqsoff"):
+            kernels[variant] = kernel.build(variant)
+        cfgs = ["off"] + ENGINES[:2]
+        step(f"irqsoff: the longest stretch with interrupts off in the 20 s "
+             f"after a 1 GiB tmpfs free, {mem} MiB guest, {self.reps} rounds "
+             f"of {'/'.join(cfgs)}")
+        res = {c: [] for c in cfgs}
+        for rep in range(self.reps):
+            for cfg in cfgs:
+                r = run_irqsoff(kernels, self.initrd, cfg, mem)
+                res[cfg].append(r)
+                self.raw.append(["irqsoff", mem, cfg, rep, r.max_us, r.task,
+                                 r.stack])
+                say(f"  round {rep + 1} {cfg:8s}: {r.max_us} us in "
+                    f"{r.task}, ended in {r.stack}")
+        for cfg, rs in res.items():
+            self.row("irqsoff: longest stretch with interrupts off, us, in "
+                     "the 20 s after a 1 GiB free (irqsoff tracer)", cfg,
+                     _median_spread([r.max_us for r in rs], "{:.0f}"))
+            self.row("irqsoff: rounds whose longest stretch the reporting "
+                     "worker made", cfg,
+                     f"{sum(r.reporter for r in rs)} of {len(rs)}")
+
     # 11
     def big(self, reps):
         sizes, mib = [16384, 65536], 4096
@@ -777,6 +842,9 @@ def main(kernels, initrd, base_version, quick=False, only=None):
     # Not in QUICK=1 unless asked for: a round takes about 5 minutes.
     if b.want("cost") and (not quick or only):
         attempt("worker cost", lambda: b.cost(mem))
+    # Not in QUICK=1 unless asked for: two kernels of their own.
+    if b.want("irqsoff") and (not quick or only):
+        attempt("irqsoff", lambda: b.irqsoff(mem))
     # Not in QUICK=1 unless asked for: 64 GiB guests boot slowly.
     if b.want("big") and (not quick or only):
         attempt("big guests", lambda: b.big(min(3, b.reps)))
