@@ -21,7 +21,7 @@ HARNESS = $(PYTHON) -m harness
 help:
 	@echo "make demo     build, boot, free half of guest memory, watch it return"
 	@echo "make check    the test suite (what CI runs); last line: N passed, M failed"
-	@echo "make bench    upstream reporter vs ours, interleaved (QUICK=1: about 12 min)"
+	@echo "make bench    upstream reporter vs ours, interleaved (QUICK=1: about 13 min)"
 	@echo "make stress   long data-integrity stress on the debug kernel (MINUTES=30)"
 	@echo "make migrate  live migration, hinting and reporting on/off (RUNS=3 each)"
 	@echo "make series   git format-patch the series into out/series/, checkpatch, kernel-doc, git am"
