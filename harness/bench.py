@@ -241,6 +241,27 @@ def _run_watched(vm, trace, watch=True):
     return rc, watcher, quiet
 
 
+def _result(vm, rc, job, event, what):
+    """The first @event marker of @vm's @job, which exited with @rc;
+    @what names the result in the error when there is none."""
+    if rc:
+        raise HarnessError(f"{job} job failed (exit {rc}); see {vm.dir}")
+    found = vm.events(event)
+    if not found:
+        raise HarnessError(f"no {what} result; see {vm.dir}")
+    return found[0]
+
+
+def _reported_bytes(vm):
+    """What the engine reported between the job's "stats-before" and
+    "stats-after" markers (None: the kernel has no engine statistics)."""
+    latest = vm.latest()
+    if "stats-before" in latest and "stats-after" in latest:
+        return (latest["stats-after"].num("reported_bytes")
+                - latest["stats-before"].num("reported_bytes"))
+    return None
+
+
 def run_pf(kernels, initrd, cfg, thp, seconds, mem_mib, watch=True):
     """page_fault_loop in a guest; with @watch, what the host discarded
     meanwhile (harness/churn.py). Returns PageFaults."""
@@ -253,25 +274,16 @@ def run_pf(kernels, initrd, cfg, thp, seconds, mem_mib, watch=True):
                     "mib": 128, "go": 1 if watch else 0},
             qemu_args=churn.qemu_args(trace) if watch else None)
     rc, watcher, quiet = _run_watched(vm, trace, watch)
-    if rc:
-        raise HarnessError(f"pf job failed (exit {rc}); see {vm.dir}")
-    pf = vm.events("pf")
-    if not pf:
-        raise HarnessError(f"no page_fault_loop result; see {vm.dir}")
-    f = pf[0].fields
-    latest = vm.latest()
-    reported = None
-    if "stats-before" in latest and "stats-after" in latest:
-        reported = (latest["stats-after"].num("reported_bytes")
-                    - latest["stats-before"].num("reported_bytes"))
+    pf = _result(vm, rc, "pf", "pf", "page_fault_loop")
+    f = pf.fields
     discards = quiet_after = None
     if watcher:
         begin = vm.events("pf-start")
-        discards = watcher.between(begin[0].t if begin else 0, pf[0].t)
+        discards = watcher.between(begin[0].t if begin else 0, pf.t)
         quiet_after = quiet
     return PageFaults(float(f["mib_per_s"]),
                       int(f["iterations"]) * int(f["mib"]) << 20,
-                      discards, quiet_after, reported)
+                      discards, quiet_after, _reported_bytes(vm))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -295,21 +307,12 @@ def run_procs(kernels, initrd, cfg, mem_mib, tasks=200, max_mib=256):
             params={"tasks": tasks, "jobs": 2, "max": max_mib, "go": 1},
             qemu_args=churn.qemu_args(trace))
     rc, watcher, quiet = _run_watched(vm, trace)
-    if rc:
-        raise HarnessError(f"procs job failed (exit {rc}); see {vm.dir}")
-    res = vm.events("procs")
-    if not res:
-        raise HarnessError(f"no pr-procs result; see {vm.dir}")
-    f = res[0].fields
-    latest = vm.latest()
-    reported = None
-    if "stats-before" in latest and "stats-after" in latest:
-        reported = (latest["stats-after"].num("reported_bytes")
-                    - latest["stats-before"].num("reported_bytes"))
+    res = _result(vm, rc, "procs", "procs", "pr-procs")
+    f = res.fields
     begin = vm.events("procs-start")
     return Procs(float(f["seconds"]), int(f["mib"]) << 20,
-                 watcher.between(begin[0].t if begin else 0, res[0].t),
-                 quiet, reported)
+                 watcher.between(begin[0].t if begin else 0, res.t),
+                 quiet, _reported_bytes(vm))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -336,12 +339,7 @@ def run_irqsoff(kernels, initrd, cfg, mem_mib, mib=1024, after=20):
             params={"mib": mib, "after": after, "go": 1},
             qemu_args=churn.qemu_args(trace))
     rc, _, _ = _run_watched(vm, trace)
-    if rc:
-        raise HarnessError(f"irqsoff job failed (exit {rc}); see {vm.dir}")
-    m = vm.events("irqsoff")
-    if not m:
-        raise HarnessError(f"no irqsoff result; see {vm.dir}")
-    f = m[0].fields
+    f = _result(vm, rc, "irqsoff", "irqsoff", "irqsoff").fields
     return IrqsOff(int(f["max_us"]), f["task"], f["stack"])
 
 
