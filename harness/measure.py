@@ -72,6 +72,9 @@ class Return:
     # the free.
     rss_idle_mib: float = None
     rss_after_mib: float = None
+    # Bench: seconds from the end of the free until the host discarded
+    # 90% of it (harness/bench.py, the discard trace).
+    discard_t90: float = None
 
     @property
     def rss_final_mib(self):

@@ -774,15 +774,21 @@ struct reporting_pass {
  * smaller than one, such as ZONE_DMA, whose marks would then never be
  * reported. Marks a zone at its watermark cannot give stay, with their
  * section in the summary, until a later pass: the next free queues one.
+ * When the blocks of this very batch are what the zone lacks, no free
+ * may come: they return to it after the report, so p->retry asks for
+ * that later pass.
  */
 static bool reporting_zone_ok(struct reporting_pass *p, struct zone *zone)
 {
 	unsigned long reserve = 1UL << p->unit_order;
 
-	if (p->zone_low || !zone_watermark_ok(zone, 0,
-					      low_wmark_pages(zone) + reserve,
-					      0, ALLOC_CMA))
+	if (!p->zone_low && !zone_watermark_ok(zone, 0,
+					       low_wmark_pages(zone) + reserve,
+					       0, ALLOC_CMA)) {
 		p->zone_low = true;
+		if (p->nents)
+			p->retry = true;
+	}
 	return !p->zone_low;
 }
 
@@ -1267,6 +1273,8 @@ reporting_scan_section(struct reporting_pass *p, unsigned long sec)
 			 */
 			if (!p->resume_within)
 				bit++;
+			else	/* counted when the next batch goes on in it */
+				p->examined--;
 			p->resume_within = false;
 			return reporting_flushed(p, sec, bit);
 		}
@@ -1525,11 +1533,13 @@ static void page_reporting_process(struct work_struct *work)
 			   state != PAGE_REPORTING_REQUESTED &&
 			   p.batches < PR_PASS_BATCHES) {
 			/*
-			 * Only marks in isolated pageblocks: look again
-			 * later, slowly. (Marks that a zone at its watermark
-			 * could not give wait for the next free, which
-			 * queues us: an idle guest whose page cache keeps a
-			 * zone there must not have it polled for ever.)
+			 * Only marks in isolated pageblocks, or in a zone
+			 * that this pass's own batch took to its watermark:
+			 * look again later, slowly. (Other marks that a zone
+			 * at its watermark could not give wait for the next
+			 * free, which queues us: an idle guest whose page
+			 * cache keeps a zone there must not have it polled
+			 * for ever.)
 			 */
 			unsigned int max_ms =
 				READ_ONCE(page_reporting_max_delay_ms);
@@ -1777,8 +1787,10 @@ EXPORT_SYMBOL_GPL(page_reporting_register);
  * page_reporting_unregister - Unregister a free page reporting device
  * @prdev: the device given to page_reporting_register()
  *
- * Stops reporting to @prdev. When this returns, no block is isolated for
- * @prdev any more and ->report() is not running.
+ * Stops reporting to @prdev. When this returns, ->report() is not running
+ * and every block isolated for @prdev is back on the free lists, except the
+ * blocks of a report that returned -EBUSY: the device may still use those,
+ * so they stay withheld.
  *
  * Context: Process context; may sleep until a report in flight completes.
  */

@@ -736,6 +736,20 @@ class BenchInterleavedTest(unittest.TestCase):
         self.assertEqual(b.raw[1], ["w", "k", 1, "b", 0, 0.5, 0.9, 100, 95, 7])
 
 
+class DiscardT90Test(unittest.TestCase):
+    def test_counts_from_the_start_times_from_the_end(self):
+        """Discards count from the start of the free (not before); the
+        time is from its end, never below 0; None when 90% never came."""
+        class Watch:
+            events = [(9.0, 512 << 20, None), (10.5, 400 << 20, None),
+                      (11.2, 300 << 20, None), (11.4, 300 << 20, None)]
+        # 90% of 1000 MiB: 900 MiB, reached at 11.4 (the first is early).
+        self.assertAlmostEqual(bench._discard_t90(Watch, 10.0, 11.0, 1000),
+                               0.4)
+        self.assertEqual(bench._discard_t90(Watch, 10.0, 12.0, 1000), 0.0)
+        self.assertIsNone(bench._discard_t90(Watch, 10.0, 11.0, 2000))
+
+
 class LibvirtTest(unittest.TestCase):
     def test_domain_xml(self):
         """The domain users copy: direct kernel boot, two serial ports,

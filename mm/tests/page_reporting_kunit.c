@@ -1308,6 +1308,48 @@ static void prt_test_low_zone_waits(struct kunit *test)
 }
 
 /*
+ * A zone that the pass's own batch took to its low watermark: the batch's
+ * blocks come back after the report, and no free may follow to queue the
+ * worker, so the pass asks to be run again. A zone that was at its
+ * watermark before the batch took any of it waits for the next free. The
+ * watermark boost stands in for a zone short of free pages: it is raised
+ * and put back under zone->lock, as kswapd and boost_watermark() change
+ * it, for the few instructions of the check.
+ */
+static void prt_test_low_zone_own_batch(struct kunit *test)
+{
+	struct reporting_pass p = { .order = PR_TRACK_ORDER,
+				    .unit_order = PR_TRACK_ORDER };
+	struct zone *zone = NULL, *z;
+	unsigned long boost;
+	bool ok;
+	int i;
+
+	for_each_populated_zone(z) {
+		zone = z;
+		break;
+	}
+	if (!zone)
+		kunit_skip(test, "no populated zone");
+
+	for (i = 0; i < 2; i++) {
+		p.zone_low = false;
+		p.retry = false;
+		/* The batch holds a block of this zone in the second round. */
+		p.nents = i;
+		spin_lock_irq(&zone->lock);
+		boost = zone->watermark_boost;
+		zone->watermark_boost = zone_managed_pages(zone);
+		ok = reporting_zone_ok(&p, zone);
+		zone->watermark_boost = boost;
+		spin_unlock_irq(&zone->lock);
+		KUNIT_EXPECT_FALSE(test, ok);
+		KUNIT_EXPECT_TRUE(test, p.zone_low);
+		KUNIT_EXPECT_EQ_MSG(test, p.retry, i == 1, "batch of %d", i);
+	}
+}
+
+/*
  * A reporting order between 0 and the tracked order: a free block of that
  * order inside a tracked block is reported as one entry, smaller ones are
  * not. A single free page before it, at the start of the tracked block,
@@ -1585,6 +1627,7 @@ static struct kunit_case page_reporting_test_cases[] = {
 	KUNIT_CASE(prt_test_batch_full_within),
 	KUNIT_CASE(prt_test_small_zone),
 	KUNIT_CASE(prt_test_low_zone_waits),
+	KUNIT_CASE(prt_test_low_zone_own_batch),
 	KUNIT_CASE(prt_test_order_between),
 	KUNIT_CASE(prt_test_order_above),
 	KUNIT_CASE(prt_test_order_lowered),

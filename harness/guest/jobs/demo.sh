@@ -33,6 +33,8 @@ anon)
 	exit 2
 	;;
 esac
+# At once: the host times the reporter from here.
+mark "free-done"
 mark "freed memfree_kb=$(meminfo MemFree) reported_bytes=$(prstat reported_bytes)"
 i=0
 while [ $i -lt "$after" ]; do

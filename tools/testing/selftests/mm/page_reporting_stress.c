@@ -26,11 +26,14 @@
  * Output (stdout): "stress: seconds=S rounds=R churned_bytes=C
  * verified_bytes=V mismatches=M" every --progress-sec seconds and at the
  * end. --self-test corrupts one word on purpose and must exit 1.
+ * --require-reporting exits 4 (kselftest's skip) when no virtio_balloon
+ * device negotiated free page reporting: there is nothing to stress then.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <glob.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -40,11 +43,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../kselftest.h"
+
 #define PAGE		4096UL
 #define WORDS		(PAGE / sizeof(uint64_t))
 #define MIB		(1UL << 20)
 #define MAX_REGIONS	256
 #define MAX_REPORTS	20
+#define VIRTIO_BALLOON_F_REPORTING	5
 
 enum kind { ANON_THP, ANON_NOTHP, TMPFS, NR_KINDS };
 static const char * const kind_name[] = { "anon-thp", "anon", "tmpfs" };
@@ -236,12 +242,40 @@ static void on_signal(int sig)
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 }
 
+/*
+ * Is a virtio_balloon device bound that negotiated free page reporting?
+ * Its "features" file has one character per feature bit, bit 0 first.
+ */
+static int reporting_device(void)
+{
+	glob_t g;
+	size_t i;
+	int found = 0;
+
+	if (glob("/sys/bus/virtio/drivers/virtio_balloon/virtio*/features", 0,
+		 NULL, &g))
+		return 0;
+	for (i = 0; i < g.gl_pathc && !found; i++) {
+		char bits[256] = "";
+		FILE *f = fopen(g.gl_pathv[i], "r");
+
+		if (!f)
+			continue;
+		if (fgets(bits, sizeof(bits), f) &&
+		    strlen(bits) > VIRTIO_BALLOON_F_REPORTING)
+			found = bits[VIRTIO_BALLOON_F_REPORTING] == '1';
+		fclose(f);
+	}
+	globfree(&g);
+	return found;
+}
+
 static void print_usage(void)
 {
 	fprintf(stderr,
 		"usage: page_reporting_stress [--seconds N] [--mib M] [--seed S] [--dir D]\n"
 		"       [--pause-ms P] [--progress-sec N] [--drain-every N] [--drain-ms M]\n"
-		"       [--self-test]\n");
+		"       [--self-test] [--require-reporting]\n");
 	exit(2);
 }
 
@@ -257,12 +291,13 @@ int main(int argc, char **argv)
 		{ "self-test", no_argument, NULL, 'x' },
 		{ "drain-every", required_argument, NULL, 'e' },
 		{ "drain-ms", required_argument, NULL, 'w' },
+		{ "require-reporting", no_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long seconds = 30, mib = 256, pause_ms = 150, progress = 10;
 	unsigned long rounds = 0, seed = 1, drain_every = 10, drain_ms = 2500;
 	double t0, last;
-	int self_test = 0, c;
+	int self_test = 0, require = 0, c;
 	unsigned int i;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -294,12 +329,19 @@ int main(int argc, char **argv)
 		case 'w':
 			drain_ms = strtoul(optarg, NULL, 10);
 			break;
+		case 'r':
+			require = 1;
+			break;
 		default:
 			print_usage();
 		}
 	}
 	if (!mib || !progress)
 		print_usage();
+	if (require && !reporting_device()) {
+		printf("# SKIP no virtio_balloon device with reporting\n");
+		return KSFT_SKIP;
+	}
 	rng = seed * 0x9e3779b97f4a7c15ULL + 1;
 	budget = mib * MIB;
 	signal(SIGTERM, on_signal);
