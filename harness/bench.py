@@ -809,7 +809,9 @@ def main(kernels, initrd, base_version, quick=False, only=None):
                           capture_output=True, text=True).stdout.split("\n")[0]
     accel = detect_accel().upper()
     cmd = "make bench" + (" QUICK=1" if quick else "") + \
-        (f" ONLY={','.join(only)}" if only else "")
+        (f" ONLY={','.join(only)}" if only else "") + \
+        (f" REPS={b.reps}" if os.environ.get("REPS") else "") + \
+        (f" AGAINST={against}=..." if against else "")
 
     def write(done):
         """out/bench.md and the raw samples, also after each workload:

@@ -1085,7 +1085,15 @@ static void reporting_flush(struct reporting_pass *p)
 	 * The device may still write or discard them (it could not be
 	 * stopped): they must never be used again.
 	 */
-	if (err == -EBUSY) {
+	if (err == PAGE_REPORTING_WITHHOLD) {
+		/*
+		 * A reference makes each block look allocated, which it now
+		 * is for good: memory offlining treats it as any unmovable
+		 * page (outside ZONE_MOVABLE it fails at once) rather than
+		 * retry on pages that are neither free nor in use.
+		 */
+		for_each_sg(eng->sgl, sg, n, i)
+			set_page_refcounted(sg_page(sg));
 		pr_warn("page_reporting: %u blocks withheld from the allocator for good: the device may still use them\n",
 			n);
 		n = 0;		/* none of them goes back */
@@ -1120,7 +1128,10 @@ static void reporting_flush(struct reporting_pass *p)
 	reporting_stat_add(&reporting_stats.isolated_now, -(long)n);
 	if (err) {
 		/* A device that is going away fails its reports: no fault. */
-		if (err != -ENODEV)
+		if (err == PAGE_REPORTING_WITHHOLD)
+			count_vm_events(PAGE_REPORTING_WITHHELD,
+					bytes >> PAGE_SHIFT);
+		else if (err != -ENODEV)
 			count_vm_events(PAGE_REPORTING_FAILED,
 					bytes >> PAGE_SHIFT);
 		p->err = err;
@@ -1633,7 +1644,9 @@ static struct page_reporting_dev_info *reporting_dev_locked(void)
 
 /*
  * Frees mark their tracked blocks only when they leave a free block of at
- * least page_reporting_mark_order, and a pass clears the marks of blocks
+ * least page_reporting_mark_order (the reporting order: above the tracked
+ * order, a free that completes a tracked block inside a unit still partly
+ * in use gives a pass nothing to do), and a pass clears the marks of blocks
  * that are not free at the reporting order. Lowering the reporting order
  * makes blocks reportable that were never marked or whose marks a pass
  * cleared: once every free that may still have read the old mark order is
@@ -1649,8 +1662,7 @@ static void reporting_set_mark_order(void)
 	unsigned int old = reporting_marked_order;
 
 	lockdep_assert_held(&page_reporting_mutex);
-	WRITE_ONCE(page_reporting_mark_order,
-		   min_t(unsigned int, order, PR_TRACK_ORDER));
+	WRITE_ONCE(page_reporting_mark_order, order);
 	/* Read without the mutex by reporting_order_caught_up(). */
 	WRITE_ONCE(reporting_marked_order, order);
 	if (!prdev || order >= old)
@@ -1789,8 +1801,8 @@ EXPORT_SYMBOL_GPL(page_reporting_register);
  *
  * Stops reporting to @prdev. When this returns, ->report() is not running
  * and every block isolated for @prdev is back on the free lists, except the
- * blocks of a report that returned -EBUSY: the device may still use those,
- * so they stay withheld.
+ * blocks of a report that returned PAGE_REPORTING_WITHHOLD: the device may
+ * still use those, so they stay withheld.
  *
  * Context: Process context; may sleep until a report in flight completes.
  */

@@ -28,8 +28,8 @@ struct prt_dev {
 	unsigned long pass_first, pass_last;
 	unsigned int calls;
 	unsigned int not_isolated;	/* reported pages still on a free list */
-	int fail;			/* make ->report() fail with this */
-	/* the entries of calls that failed with -EBUSY: never given back */
+	int fail;			/* make ->report() return this */
+	/* the entries of calls that withheld them: never given back */
 	unsigned long withheld_pfn[PRT_MAX_WITHHELD];
 	unsigned int withheld_order[PRT_MAX_WITHHELD];
 	unsigned int nr_withheld;
@@ -109,7 +109,7 @@ static int prt_report(struct page_reporting_dev_info *prdev,
 		wait_for_completion(hold);
 	}
 	ret = READ_ONCE(d->fail);
-	if (ret == -EBUSY) {
+	if (ret == PAGE_REPORTING_WITHHOLD) {
 		for_each_sg(sgl, sg, nents, i) {
 			if (d->nr_withheld == PRT_MAX_WITHHELD)
 				break;
@@ -570,16 +570,17 @@ static void prt_test_report_error(struct kunit *test)
 
 /*
  * A device that could not be stopped may still use the blocks of its
- * report: ->report() says so with -EBUSY, and they never go back to the
- * allocator.
+ * report: ->report() says so with PAGE_REPORTING_WITHHOLD, and they never
+ * go back to the allocator.
  */
 static void prt_test_report_withheld(struct kunit *test)
 {
+	unsigned long withheld = prt_vm_event(test, PAGE_REPORTING_WITHHELD);
 	struct page *page = prt_alloc(test, PR_TRACK_ORDER);
-	unsigned long pfn = page_to_pfn(page), isolated;
+	unsigned long pfn = page_to_pfn(page), isolated, pages = 0;
 	unsigned int i;
 
-	prt->fail = -EBUSY;
+	prt->fail = PAGE_REPORTING_WITHHOLD;
 	prt_free(page, PR_TRACK_ORDER);
 	/* As in prt_test_report_error: probation first, then the offer. */
 	for (i = 0; i < 10 && !prt_times_reported(pfn); i++)
@@ -592,11 +593,21 @@ static void prt_test_report_withheld(struct kunit *test)
 	/* Given back after all: do not give it back again below. */
 	KUNIT_ASSERT_FALSE(test, PageBuddy(page));
 
+	/* Pinned, so that offlining sees them in use; counted in vmstat. */
+	for (i = 0; i < prt->nr_withheld; i++) {
+		KUNIT_EXPECT_EQ(test, page_ref_count(pfn_to_page(
+					prt->withheld_pfn[i])), 1);
+		pages += 1UL << prt->withheld_order[i];
+	}
+	KUNIT_EXPECT_EQ(test, prt_vm_event(test, PAGE_REPORTING_WITHHELD) -
+			withheld, pages);
+
 	/* No device would let us: give them back for the tests that follow. */
 	for (i = 0; i < prt->nr_withheld; i++) {
 		struct page *p = pfn_to_page(prt->withheld_pfn[i]);
 		struct zone *zone = page_zone(p);
 
+		set_page_count(p, 0);
 		spin_lock_irq(&zone->lock);
 		__putback_isolated_page(p, prt->withheld_order[i],
 					get_pageblock_migratetype(p));
@@ -1396,7 +1407,7 @@ static void prt_test_order_above(struct kunit *test)
 {
 	unsigned int order = PR_TRACK_ORDER + 1;
 	struct kernel_param kp = { .arg = &page_reporting_order };
-	unsigned long pfn, i, half = 1UL << PR_TRACK_ORDER;
+	unsigned long pfn, i, half = 1UL << PR_TRACK_ORDER, skipped;
 	char val[16];
 	struct page *page;
 
@@ -1406,12 +1417,20 @@ static void prt_test_order_above(struct kunit *test)
 	page = prt_alloc_split(test, order);
 	pfn = page_to_pfn(page);
 
+	/*
+	 * Half of the unit free: nothing to report, and nothing to mark. A
+	 * mark would send a pass to find the unit in use and take that for
+	 * churn.
+	 */
+	skipped = READ_ONCE(reporting_stats.skipped_reallocated);
 	for (i = 0; i < half; i++)
 		__free_page(page + i);
 	drain_all_pages(NULL);
-	KUNIT_EXPECT_TRUE(test, prt_marked(pfn));
+	KUNIT_EXPECT_FALSE(test, prt_marked(pfn));
 	prt_go(test);
 	KUNIT_EXPECT_EQ(test, prt->nr, 0U);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(reporting_stats.skipped_reallocated),
+			skipped);
 
 	for (; i < 2 * half; i++)
 		__free_page(page + i);
@@ -1422,7 +1441,7 @@ static void prt_test_order_above(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn + half), 1U);
 	KUNIT_EXPECT_EQ(test, prt_reported_order(pfn), (int)order);
 
-	/* A free half again, its mark cleared at @order; then the order drops. */
+	/* A free half again, not marked at @order; then the order drops. */
 	page = prt_alloc_split(test, order);
 	pfn = page_to_pfn(page);
 	prt_forget();
