@@ -595,8 +595,9 @@ static void prt_test_report_withheld(struct kunit *test)
 
 	/* Pinned, so that offlining sees them in use; counted in vmstat. */
 	for (i = 0; i < prt->nr_withheld; i++) {
-		KUNIT_EXPECT_EQ(test, page_ref_count(pfn_to_page(
-					prt->withheld_pfn[i])), 1);
+		struct page *p = pfn_to_page(prt->withheld_pfn[i]);
+
+		KUNIT_EXPECT_EQ(test, page_ref_count(p), 1);
 		pages += 1UL << prt->withheld_order[i];
 	}
 	KUNIT_EXPECT_EQ(test, prt_vm_event(test, PAGE_REPORTING_WITHHELD) -
