@@ -306,6 +306,13 @@ def kselftests(res, bz, initrd, label="kselftest", name="check-kselftest",
     if not seen:
         res.record(f"{label}: any test ran", False,
                    f"no TAP results (job exit {rc}); see {vm.dir}/data.log")
+    # 0 with a reporting device, KSFT_SKIP (4) without: run_vmtests.sh
+    # counts the second as a skip.
+    want = 0 if balloon else 4
+    got = [m.num("rc") for m in vm.events("stress-require")]
+    res.record(f"{label}: page_reporting_stress --require-reporting "
+               f"exits {want}", got == [want],
+               "" if got == [want] else f"exit {got}; see {vm.dir}/data.log")
     bad = splats(vm.console())
     if bad:
         res.record(f"{label}: clean console", False, "\n".join(bad[:20]))

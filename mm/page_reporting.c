@@ -7,8 +7,8 @@
  * memory without walking free lists:
  *
  *   mark     __free_one_page() puts a block of at least the mark order
- *            (the reporting order, or the tracked order of 2 MiB or a
- *            pageblock if that is smaller) on a free list, after merging.
+ *            (the reporting order, or pageblock_order if that is smaller)
+ *            on a free list, after merging.
  *            The tracked blocks that hold the freed range get their mark bit
  *            set in their section's map (after
  *            mem_section_usage::pageblock_flags) and their probation bit
@@ -97,7 +97,7 @@ unsigned int page_reporting_order = PAGE_REPORTING_ORDER_UNSPECIFIED;
 
 /*
  * Frees that leave a free block of at least this order mark their tracked
- * blocks: the reporting order, or the tracked order if that is smaller.
+ * blocks: the reporting order, or pageblock_order if that is smaller.
  * Read by the free path without a lock; see reporting_set_mark_order().
  */
 unsigned int page_reporting_mark_order __read_mostly = -1;
@@ -959,10 +959,14 @@ static bool reporting_isolate(struct reporting_pass *p, unsigned long pfn)
 		/*
 		 * Allocated (or split) since it was marked. It is marked
 		 * again when it becomes a free pageblock again, under this
-		 * same lock, so clearing loses nothing.
+		 * same lock, so clearing loses nothing. Churn only if the
+		 * marked block itself was allocated: above pageblock_order,
+		 * a free pageblock inside a unit still partly in use is
+		 * marked too.
 		 */
 		reporting_clear_unit(p->zone, unit, uorder);
-		p->skipped++;
+		if (!reporting_free_block(p->zone, pfn, PR_TRACK_ORDER))
+			p->skipped++;
 		return true;
 	}
 
@@ -1646,7 +1650,9 @@ static struct page_reporting_dev_info *reporting_dev_locked(void)
  * Frees mark their tracked blocks only when they leave a free block of at
  * least page_reporting_mark_order (the reporting order: above the tracked
  * order, a free that completes a tracked block inside a unit still partly
- * in use gives a pass nothing to do), and a pass clears the marks of blocks
+ * in use gives a pass nothing to do; but no more than pageblock_order,
+ * since merging stops at a pageblock whose buddy is isolated and undoing
+ * the isolation merges without a free), and a pass clears the marks of blocks
  * that are not free at the reporting order. Lowering the reporting order
  * makes blocks reportable that were never marked or whose marks a pass
  * cleared: once every free that may still have read the old mark order is
@@ -1662,7 +1668,8 @@ static void reporting_set_mark_order(void)
 	unsigned int old = reporting_marked_order;
 
 	lockdep_assert_held(&page_reporting_mutex);
-	WRITE_ONCE(page_reporting_mark_order, order);
+	WRITE_ONCE(page_reporting_mark_order,
+		   min_t(unsigned int, order, pageblock_order));
 	/* Read without the mutex by reporting_order_caught_up(). */
 	WRITE_ONCE(reporting_marked_order, order);
 	if (!prdev || order >= old)

@@ -74,9 +74,9 @@ static inline bool page_reported(struct page *page)
  * @merged_order: order of the free block it became part of
  *
  * Called by __free_one_page() with zone->lock held, once the merged block
- * is on its free list. When that block is of at least the reporting order,
- * the tracked blocks that hold the freed range have something new to
- * report. Returns at once while no
+ * is on its free list. When that block is of at least the mark order (the
+ * reporting order, or pageblock_order if that is smaller), the tracked
+ * blocks that hold the freed range have something new to report. Returns at once while no
  * device has ever registered (the static key is off).
  */
 static inline void page_reporting_notify_free(unsigned long pfn,

@@ -1362,6 +1362,55 @@ static void prt_test_low_zone_own_batch(struct kunit *test)
 }
 
 /*
+ * Above pageblock_order, merging stops at a pageblock whose buddy is
+ * isolated, and undoing the isolation merges the two without a free. The
+ * unit must be reported all the same: the free of the first half marks it
+ * (the mark order is pageblock_order), a pass leaves the mark while the
+ * buddy is isolated, and the one after the undo reports the whole unit.
+ */
+static void prt_test_order_above_isolated(struct kunit *test)
+{
+	unsigned int order = pageblock_order + 1;
+	unsigned long pfn, i, half = pageblock_nr_pages;
+	struct page *page;
+
+	if (order > MAX_PAGE_ORDER || PR_TRACK_ORDER != pageblock_order)
+		kunit_skip(test, "pageblock_order %u", pageblock_order);
+	prt_reregister(test, order, PAGE_REPORTING_ORDER_UNSPECIFIED);
+	page = prt_alloc_split(test, order);
+	pfn = page_to_pfn(page);
+
+	/* The second half free, then isolated, as alloc_contig_range() does. */
+	for (i = half; i < 2 * half; i++)
+		__free_page(page + i);
+	drain_all_pages(NULL);
+	prt_go(test);
+	if (start_isolate_page_range(pfn + half, pfn + 2 * half,
+				     MIGRATE_MOVABLE, 0, GFP_KERNEL)) {
+		for (i = 0; i < half; i++)
+			__free_page(page + i);
+		prt_settle();
+		kunit_skip(test, "could not isolate the pageblock");
+	}
+
+	for (i = 0; i < half; i++)
+		__free_page(page + i);
+	drain_all_pages(NULL);
+	KUNIT_EXPECT_TRUE(test, prt_marked(pfn));
+	/* Passes now requeue themselves for the isolated unit: run two. */
+	page_reporting_delay_ms = 0;
+	for (i = 0; i < 2; i++)
+		flush_delayed_work(&prt->prdev.work);
+	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn), 0U);
+	KUNIT_EXPECT_TRUE(test, prt_marked(pfn));
+
+	undo_isolate_page_range(pfn + half, pfn + 2 * half, MIGRATE_MOVABLE);
+	KUNIT_EXPECT_TRUE(test, prt_settle());
+	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn), 1U);
+	KUNIT_EXPECT_EQ(test, prt_reported_order(pfn), (int)order);
+}
+
+/*
  * A reporting order between 0 and the tracked order: a free block of that
  * order inside a tracked block is reported as one entry, smaller ones are
  * not. A single free page before it, at the start of the tracked block,
@@ -1419,15 +1468,16 @@ static void prt_test_order_above(struct kunit *test)
 	pfn = page_to_pfn(page);
 
 	/*
-	 * Half of the unit free: nothing to report, and nothing to mark. A
-	 * mark would send a pass to find the unit in use and take that for
-	 * churn.
+	 * Half of the unit free: nothing to report. It is marked only when
+	 * it is a whole pageblock (then a pass must see it, in case its
+	 * buddy is isolated), and a pass that finds the unit in use does
+	 * not take it for churn.
 	 */
 	skipped = READ_ONCE(reporting_stats.skipped_reallocated);
 	for (i = 0; i < half; i++)
 		__free_page(page + i);
 	drain_all_pages(NULL);
-	KUNIT_EXPECT_FALSE(test, prt_marked(pfn));
+	KUNIT_EXPECT_EQ(test, prt_marked(pfn), order > pageblock_order);
 	prt_go(test);
 	KUNIT_EXPECT_EQ(test, prt->nr, 0U);
 	KUNIT_EXPECT_EQ(test, READ_ONCE(reporting_stats.skipped_reallocated),
@@ -1442,7 +1492,7 @@ static void prt_test_order_above(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn + half), 1U);
 	KUNIT_EXPECT_EQ(test, prt_reported_order(pfn), (int)order);
 
-	/* A free half again, not marked at @order; then the order drops. */
+	/* A free half again, its mark cleared at @order; then the order drops. */
 	page = prt_alloc_split(test, order);
 	pfn = page_to_pfn(page);
 	prt_forget();
@@ -1650,6 +1700,7 @@ static struct kunit_case page_reporting_test_cases[] = {
 	KUNIT_CASE(prt_test_low_zone_own_batch),
 	KUNIT_CASE(prt_test_order_between),
 	KUNIT_CASE(prt_test_order_above),
+	KUNIT_CASE(prt_test_order_above_isolated),
 	KUNIT_CASE(prt_test_order_lowered),
 	KUNIT_CASE(prt_test_seed_during_pass),
 	KUNIT_CASE(prt_test_order_raised_by_driver),
