@@ -135,8 +135,10 @@ def run_return(kernels, initrd, cfg, workload, mem_mib, limit,
             watcher.stop()
         vm.quit()
     if done and r.freed_mib:
-        r = dataclasses.replace(r, discard_t90=_discard_t90(
-            watcher, r.free_t, done[0].t, r.freed_mib))
+        r = dataclasses.replace(r, free_s=done[0].t - r.free_t,
+                                discard_t90=_discard_t90(
+                                    watcher, r.free_t, done[0].t,
+                                    r.freed_mib))
     if footprint:
         boot = [s for s in r.samples if s.t < start[0].t]
         r.rss_idle_mib = boot[-1].rss_mib if boot else None
@@ -434,6 +436,8 @@ class Bench:
                 self.row(f"seconds from the end of the free until the "
                          f"host discarded 90% of it ({workload})", cfg,
                          _median_spread([r.discard_t90 for r in rs]))
+                self.row(f"seconds the guest took to free it ({workload})",
+                         cfg, _median_spread([r.free_s for r in rs]))
             if fp:
                 for key, what in (("rss_idle_mib",
                                    f"host RSS MiB, idle {FOOTPRINT_S} s "

@@ -73,8 +73,10 @@ class Return:
     rss_idle_mib: float = None
     rss_after_mib: float = None
     # Bench: seconds from the end of the free until the host discarded
-    # 90% of it (harness/bench.py, the discard trace).
+    # 90% of it (harness/bench.py, the discard trace), and seconds from
+    # the start of the free to its end (markers "freeing", "free-done").
     discard_t90: float = None
+    free_s: float = None
 
     @property
     def rss_final_mib(self):

@@ -958,8 +958,9 @@ static bool reporting_isolate(struct reporting_pass *p, unsigned long pfn)
 	if (!head) {
 		/*
 		 * Allocated (or split) since it was marked. It is marked
-		 * again when it becomes a free pageblock again, under this
-		 * same lock, so clearing loses nothing. Churn only if the
+		 * again when a free leaves a free block of at least the mark
+		 * order in it, under this same lock, so clearing loses
+		 * nothing. Churn only if the
 		 * marked block itself was allocated: above pageblock_order,
 		 * a free pageblock inside a unit still partly in use is
 		 * marked too.
@@ -1087,8 +1088,11 @@ static void reporting_flush(struct reporting_pass *p)
 
 	/*
 	 * The device may still write or discard them (it could not be
-	 * stopped): they must never be used again.
+	 * stopped): they must never be used again. So may it after any
+	 * other positive result, which no driver should return.
 	 */
+	if (WARN_ON_ONCE(err > 0 && err != PAGE_REPORTING_WITHHOLD))
+		err = PAGE_REPORTING_WITHHOLD;
 	if (err == PAGE_REPORTING_WITHHOLD) {
 		/*
 		 * A reference makes each block look allocated, which it now
