@@ -1370,6 +1370,7 @@ static void prt_test_low_zone_own_batch(struct kunit *test)
  */
 static void prt_test_order_above_isolated(struct kunit *test)
 {
+#ifdef CONFIG_MEMORY_ISOLATION
 	unsigned int order = pageblock_order + 1;
 	unsigned long pfn, i, half = pageblock_nr_pages;
 	struct page *page;
@@ -1408,6 +1409,9 @@ static void prt_test_order_above_isolated(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, prt_settle());
 	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn), 1U);
 	KUNIT_EXPECT_EQ(test, prt_reported_order(pfn), (int)order);
+#else
+	kunit_skip(test, "no CONFIG_MEMORY_ISOLATION: nothing isolates pageblocks");
+#endif
 }
 
 /*
