@@ -750,6 +750,22 @@ class DiscardT90Test(unittest.TestCase):
         self.assertIsNone(bench._discard_t90(Watch, 10.0, 11.0, 2000))
 
 
+class IrqsOffEndedTest(unittest.TestCase):
+    def test_ended(self):
+        # The unlock helpers are skipped, the first other frame is it.
+        self.assertEqual(bench._ended(
+            "_raw_spin_unlock_irq,page_reporting_cycle,"
+            "page_reporting_process"), "page_reporting_cycle")
+        self.assertEqual(bench._ended(
+            "_raw_spin_unlock_irqrestore,reporting_isolate"),
+            "reporting_isolate")
+        # Only helpers: the outermost of them; no stack: "none".
+        self.assertEqual(bench._ended("_raw_spin_unlock_irq"),
+                         "_raw_spin_unlock_irq")
+        self.assertEqual(bench._ended("none"), "none")
+        self.assertEqual(bench._ended(""), "none")
+
+
 class LibvirtTest(unittest.TestCase):
     def test_domain_xml(self):
         """The domain users copy: direct kernel boot, two serial ports,
