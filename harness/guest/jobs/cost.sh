@@ -89,12 +89,6 @@ runs_and_cpu() {
 	' $T/trace
 }
 
-# Events the ring buffer dropped, over all CPUs.
-overruns() {
-	cat $T/per_cpu/cpu*/stats | awk '$1 == "overrun:" { n += $2 }
-					  END { print n + 0 }'
-}
-
 # phase NAME SECONDS [COMMAND...]: trace COMMAND and then SECONDS more.
 phase() {
 	local name=$1 secs=$2
@@ -106,7 +100,7 @@ phase() {
 	sleep "$secs"
 	echo 0 >$T/tracing_on
 	mark "phase-end name=$name"
-	mark "cost phase=$name $(runs_and_cpu) lost=$(overruns)"
+	mark "cost phase=$name $(runs_and_cpu) lost=$(trace_overruns)"
 }
 
 free_tmpfs() {

@@ -17,9 +17,9 @@
 # so that the stretches of the free itself (the page allocator's own
 # batches under zone->lock) do not count, then records pr.after seconds,
 # the time the reporter takes to report it. Lines for the host:
-# "irqsoff-worker us=N kind=own|irq stack=F1,F2,..." for the worker's 5
-# longest stretches (the stack from the function that turned interrupts
-# on, outwards), and "irqsoff" with the longest of the worker's own
+# "irqsoff-worker us=N kind=own|irq stack=F1,F2,..." for the worker's 3
+# longest stretches of each kind, longest first (the stack from the
+# function that turned interrupts on, outwards), and "irqsoff" with the longest of the worker's own
 # stretches, of the interrupts it took, and of any task, the number of
 # the worker's own stretches recorded, its runs, and events lost to a
 # full trace buffer.
@@ -149,10 +149,11 @@ END {
 	printf "own_us=%d irq_us=%d any_us=%d own_stretches=%d runs=%d\n",
 	       own_max, irq_max, any, own, runs
 }' $T/trace >/tmp/summary
-[ -e /tmp/worker ] && sort -n -r /tmp/worker | head -n 5 |
-	while read -r us kind stack; do
-		mark "irqsoff-worker us=$us kind=$kind stack=$stack"
-	done
-lost=$(cat $T/per_cpu/cpu*/stats | awk '$1 == "overrun:" { n += $2 }
-					END { print n + 0 }')
-mark "irqsoff $(cat /tmp/summary) lost=$lost"
+touch /tmp/worker
+for kind in own irq; do
+	awk -v k=$kind '$2 == k' /tmp/worker | sort -n -r | head -n 3 |
+		while read -r us _ stack; do
+			mark "irqsoff-worker us=$us kind=$kind stack=$stack"
+		done
+done
+mark "irqsoff $(cat /tmp/summary) lost=$(trace_overruns)"

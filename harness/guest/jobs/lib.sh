@@ -158,4 +158,11 @@ wait_host() {
 	read -r _ <"$PR_DATA"
 }
 
+# Events the trace ring buffer dropped, over all CPUs (tracefs mounted at
+# /sys/kernel/tracing).
+trace_overruns() {
+	cat /sys/kernel/tracing/per_cpu/cpu*/stats |
+		awk '$1 == "overrun:" { n += $2 } END { print n + 0 }'
+}
+
 exec 3>"$PR_DATA"
