@@ -20,18 +20,23 @@
  *   probate  The first time the worker finds a marked block free, it sets
  *            the block's probation bit and leaves it. A free in the block
  *            before the next pass clears that bit again; an allocation
- *            leaves it not free. Blocks that churn are not reported. Below
- *            the tracked order, a block that is not free as a whole skips
+ *            leaves it not free. Blocks that churn are not reported. A
+ *            unit that is a free block of its own order below
+ *            MAX_PAGE_ORDER, which the allocator hands out first, is looked
+ *            at only by a pass every page_reporting_first_pick_ms, and its
+ *            probation runs from one such pass to the next. Below the
+ *            tracked order, a block that is not free as a whole skips
  *            probation: every free inside it would restart it.
  *   isolate  Under zone->lock (dropped after about 512 struct pages looked
  *            at, see reporting_scan_zone()), a marked block on probation
  *            that is still free is taken off the free list into a
- *            scatterlist and its bits are cleared: as a
- *            whole (with its neighbours when the reporting order is larger),
- *            or, with a smaller reporting order, the free buddy blocks of at
- *            least that order inside it that are not PG_reported. A marked
- *            block with nothing free loses its bits: it will be marked
- *            again when something in it is freed again.
+ *            scatterlist and its bits are cleared: with the free buddy
+ *            block that holds it, whole, once every marked block of that
+ *            free block is ready, or, with a smaller reporting order, the
+ *            free buddy blocks of at least that order inside it that are
+ *            not PG_reported. A marked block with nothing free loses its
+ *            bits: it will be marked again when something in it is freed
+ *            again.
  *   report   With zone->lock dropped, the batch goes to ->report().
  *   drain    The blocks return to the buddy allocator without being marked
  *            (FPI_SKIP_REPORT_NOTIFY) and with PG_reported set, unless they
@@ -56,7 +61,7 @@
  * one that was split by an allocation, has lost the flag and is reported
  * again once its tracked block is marked: it is a new free block.
  *
- * Memory cost: two bits per tracked block of present memory, inside the
+ * Memory cost: three bits per tracked block of present memory, inside the
  * mem_section_usage that sparse already allocates per present section (and
  * frees on hot-remove), plus one summary bit per section of physical
  * address space; with FLATMEM, which has no sections, one array of such
@@ -125,6 +130,8 @@ static unsigned int reporting_marked_order = -1;
  */
 static unsigned int page_reporting_delay_ms = 100;
 static unsigned int page_reporting_max_delay_ms = 2000;
+/* Time between passes that look at first-pick units */
+static unsigned int page_reporting_first_pick_ms = 1000;
 /* Blocks per ->report() call; the device's capacity bounds it too. */
 static unsigned int page_reporting_capacity = PAGE_REPORTING_CAPACITY;
 
@@ -147,6 +154,7 @@ struct reporting_knob {
 static const struct reporting_knob reporting_knobs[] = {
 	{ "delay_ms", &page_reporting_delay_ms, 0, PR_DELAY_MAX_MS },
 	{ "max_delay_ms", &page_reporting_max_delay_ms, 0, PR_DELAY_MAX_MS },
+	{ "first_pick_ms", &page_reporting_first_pick_ms, 0, PR_DELAY_MAX_MS },
 	{ "capacity", &page_reporting_capacity, 1, PAGE_REPORTING_CAPACITY },
 };
 
@@ -207,9 +215,12 @@ enum {
 	PAGE_REPORTING_ACTIVE
 };
 
-/* Words of a section's map: the marks, then as many probation bits. */
+/*
+ * Words of a section's map: the marks, the probation bits, then as many
+ * first-pick probation bits (reporting_first_pick_wait()).
+ */
 #define PR_MARK_LONGS	BITS_TO_LONGS(PR_SECTION_BITS)
-#define PR_MAP_LONGS	(2 * PR_MARK_LONGS)
+#define PR_MAP_LONGS	(3 * PR_MARK_LONGS)
 #define PR_MAP_BITS	(PR_MAP_LONGS * BITS_PER_LONG)
 
 #ifdef CONFIG_SPARSEMEM
@@ -459,6 +470,8 @@ struct reporting_engine {
 	unsigned int seen_seq;
 	/* blocks the last pass put on probation */
 	unsigned long candidates;
+	/* jiffies from which a pass looks at first-pick units again */
+	unsigned long first_pick_at;
 	/*
 	 * jiffies of the last free the hook saw, into a marked block or not.
 	 * Frees on every CPU store it (once per tick at most): a line of its
@@ -501,10 +514,19 @@ static void reporting_stat_add(unsigned long *stat, long n)
 	WRITE_ONCE(*stat, READ_ONCE(*stat) + n);
 }
 
-/* The probation bits of a section's map: its second half. */
+/* The probation bits of a section's map: its second part. */
 static unsigned long *reporting_probation(unsigned long *map)
 {
 	return map + PR_MARK_LONGS;
+}
+
+/*
+ * The first-pick probation bits, its third part. One is set only with the
+ * probation bit of its block, and cleared with it.
+ */
+static unsigned long *reporting_first_pick_bits(unsigned long *map)
+{
+	return map + 2 * PR_MARK_LONGS;
 }
 
 /*
@@ -517,6 +539,7 @@ static void reporting_mark_blocks(unsigned long pfn, unsigned long nr)
 	unsigned long *map = reporting_section_map(pfn);
 	unsigned long bit = reporting_section_bit(pfn);
 	unsigned long *probation = reporting_probation(map);
+	unsigned long *first_pick = reporting_first_pick_bits(map);
 	unsigned long sec = reporting_pfn_to_section(pfn);
 	struct reporting_summary *summary;
 	bool marked = false;
@@ -525,15 +548,18 @@ static void reporting_mark_blocks(unsigned long pfn, unsigned long nr)
 	 * Atomic: two zones can share a section (ZONE_DMA in section 0,
 	 * interleaved zones), and they hold different locks. Tested first:
 	 * with a small reporting order every free comes here, and most find
-	 * their block marked already. A free ends the block's probation.
+	 * their block marked already. A free ends the block's probation,
+	 * of either kind.
 	 */
 	for (; nr--; bit++) {
 		if (!test_bit(bit, map)) {
 			set_bit(bit, map);
 			marked = true;
 		}
-		if (test_bit(bit, probation))
+		if (test_bit(bit, probation)) {
 			clear_bit(bit, probation);
+			clear_bit(bit, first_pick);
+		}
 	}
 	/*
 	 * Blocks that were marked already keep their section in the summary
@@ -604,8 +630,15 @@ static void reporting_request(struct page_reporting_dev_info *prdev)
 
 	WRITE_ONCE(eng->requested_at, now);
 	delay = msecs_to_jiffies(READ_ONCE(page_reporting_delay_ms));
-	queue_delayed_work(system_freezable_wq, &prdev->work,
-			   reporting_backed_off(eng, delay));
+	/*
+	 * Not queue_delayed_work(): an IDLE worker may still be queued, for
+	 * the pass of first-pick units up to a second away, and this free
+	 * must not wait for that. The runs queued in the REQUESTED state (a
+	 * retry, a wait for the quiet time) are not moved: frees return
+	 * above. mod_delayed_work() may be called in any context.
+	 */
+	mod_delayed_work(system_freezable_wq, &prdev->work,
+			 reporting_backed_off(eng, delay));
 }
 
 /*
@@ -667,17 +700,28 @@ static bool reporting_unit_isolated(unsigned long pfn, unsigned int order)
 	return false;
 }
 
+/* Is a tracked block in [@start, @pfn), within one section, marked? */
+static bool reporting_marked_before(unsigned long start, unsigned long pfn)
+{
+	unsigned long bit = reporting_section_bit(pfn);
+
+	return find_next_bit(reporting_section_map(pfn), bit,
+			     reporting_section_bit(start)) < bit;
+}
+
 /*
  * Is the unit of 1 << @order pages at @pfn (at least a tracked block) ready
  * to report: some tracked block of it marked, and every marked one on
- * probation?
+ * probation (on first-pick probation with @first_pick)?
  */
-static bool reporting_unit_ready(unsigned long pfn, unsigned int order)
+static bool reporting_unit_ready(unsigned long pfn, unsigned int order,
+				 bool first_pick)
 {
 	unsigned long *map = reporting_section_map(pfn);
 	unsigned long bit = reporting_section_bit(pfn);
 	unsigned long end = bit + (1UL << (order - PR_TRACK_ORDER));
-	unsigned long *probation = reporting_probation(map);
+	unsigned long *probation = first_pick ?
+		reporting_first_pick_bits(map) : reporting_probation(map);
 	bool marked = false;
 
 	for (; bit < end; bit++) {
@@ -691,29 +735,60 @@ static bool reporting_unit_ready(unsigned long pfn, unsigned int order)
 }
 
 /*
- * Put the marked tracked blocks on probation (@probate), or clear both bits
- * of every tracked block, in the 1 << @order pages at @pfn (at least a
- * tracked block) that belong to @zone, whose lock is held: a unit larger
- * than a tracked block can straddle a zone boundary, and the other zone's
- * bits are guarded by its own lock.
+ * Is the free block of 1 << @order pages at @pfn (larger than the unit,
+ * within one section) ready to report as a whole, looked at from the unit
+ * at @unit: every marked tracked block of it on probation, and none marked
+ * before @unit? A pass walks the marks in pfn order: it judged the block
+ * at its first marked tracked block, and the blocks it put on probation
+ * since are not ready. (A free block larger than the unit is not a
+ * first-pick unit: the allocator splits it only after those.)
+ */
+static bool reporting_block_ready(unsigned long pfn, unsigned int order,
+				  unsigned long unit)
+{
+	unsigned long *map = reporting_section_map(pfn);
+	unsigned long bit = reporting_section_bit(pfn);
+	unsigned long end = bit + (1UL << (order - PR_TRACK_ORDER));
+	unsigned long *probation = reporting_probation(map);
+
+	if (reporting_marked_before(pfn, unit))
+		return false;
+	for (; bit < end; bit++)
+		if (test_bit(bit, map) && !test_bit(bit, probation))
+			return false;
+	return true;
+}
+
+/*
+ * Put the marked tracked blocks on probation (@probate; on first-pick
+ * probation as well with @first_pick), or clear all bits of every tracked
+ * block, in the 1 << @order pages at @pfn (at least a tracked block) that
+ * belong to @zone, whose lock is held: a unit larger than a tracked block
+ * can straddle a zone boundary, and the other zone's bits are guarded by
+ * its own lock.
  */
 static void reporting_update_unit(struct zone *zone, unsigned long pfn,
-				  unsigned int order, bool probate)
+				  unsigned int order, bool probate,
+				  bool first_pick)
 {
 	unsigned long *map = reporting_section_map(pfn);
 	unsigned long bit = reporting_section_bit(pfn);
 	unsigned long end = pfn + (1UL << order);
 	unsigned long *probation = reporting_probation(map);
+	unsigned long *first_pick_bits = reporting_first_pick_bits(map);
 
 	lockdep_assert_held(&zone->lock);
 	for (; pfn < end; pfn += 1UL << PR_TRACK_ORDER, bit++) {
 		if (!pfn_valid(pfn) || page_zone(pfn_to_page(pfn)) != zone)
 			continue;
 		if (!probate) {
+			clear_bit(bit, first_pick_bits);
 			clear_bit(bit, probation);
 			clear_bit(bit, map);
 		} else if (test_bit(bit, map)) {
 			set_bit(bit, probation);
+			if (first_pick)
+				set_bit(bit, first_pick_bits);
 		}
 	}
 }
@@ -722,14 +797,21 @@ static void reporting_update_unit(struct zone *zone, unsigned long pfn,
 static void reporting_clear_unit(struct zone *zone, unsigned long pfn,
 				 unsigned int order)
 {
-	reporting_update_unit(zone, pfn, order, false);
+	reporting_update_unit(zone, pfn, order, false, false);
 }
 
 /* Its marked blocks start probation. */
 static void reporting_probate_unit(struct zone *zone, unsigned long pfn,
 				   unsigned int order)
 {
-	reporting_update_unit(zone, pfn, order, true);
+	reporting_update_unit(zone, pfn, order, true, false);
+}
+
+/* Its marked blocks start probation, first-pick probation included. */
+static void reporting_probate_first_pick(struct zone *zone, unsigned long pfn,
+					 unsigned int order)
+{
+	reporting_update_unit(zone, pfn, order, true, true);
 }
 
 /* One pass over the marked blocks. */
@@ -746,7 +828,9 @@ struct reporting_pass {
 	unsigned int batches;		/* reports made in this pass */
 	unsigned long candidates;	/* units first seen free: next pass */
 	unsigned long taken;		/* units put into a batch */
+	unsigned long first_pick_left;	/* first-pick units left marked */
 	unsigned int locked_work;	/* pages looked at under the lock */
+	bool first_pick;		/* looks at first-pick units */
 	bool zone_low;			/* batch zone too low to report */
 	bool deferred;			/* marks left in this section */
 	bool deferred_any;		/* ... in any section of the pass */
@@ -759,28 +843,30 @@ struct reporting_pass {
 };
 
 /*
- * Reports per pass, 64 x 32 x 2 MiB = 4 GiB: a pass that keeps finding
- * new marks (frees faster than we report) ends and requeues itself instead
- * of running forever.
+ * Reports per pass, 64 x 32 x 2 MiB = 4 GiB at least: a pass that keeps
+ * finding new marks (frees faster than we report) ends and requeues itself
+ * instead of running forever.
  */
 #define PR_PASS_BATCHES		64
 
 /*
- * May a unit of @zone go into the batch? Only if the zone keeps its low
- * watermark without it: checked for every unit, the batch never takes a
- * zone below its low watermark, so reporting never wakes kswapd and never
- * makes an allocation fail (__isolate_free_page() checks the min
- * watermark on top). A reserve of a whole batch would shut out a zone
- * smaller than one, such as ZONE_DMA, whose marks would then never be
- * reported. Marks a zone at its watermark cannot give stay, with their
- * section in the summary, until a later pass: the next free queues one.
- * When the blocks of this very batch are what the zone lacks, no free
- * may come: they return to it after the report, so p->retry asks for
+ * May a free block of @order (at least a unit; a unit's worth for the
+ * blocks below the tracked order) of @zone go into the batch? Only if the
+ * zone keeps its low watermark without it: checked for every block, the
+ * batch never takes a zone below its low watermark, so reporting never
+ * wakes kswapd and never makes an allocation fail (__isolate_free_page()
+ * checks the min watermark on top). A reserve of a whole batch would shut
+ * out a zone smaller than one, such as ZONE_DMA, whose marks would then
+ * never be reported. Marks a zone at its watermark cannot give stay, with
+ * their section in the summary, until a later pass: the next free queues
+ * one. When the blocks of this very batch are what the zone lacks, no
+ * free may come: they return to it after the report, so p->retry asks for
  * that later pass.
  */
-static bool reporting_zone_ok(struct reporting_pass *p, struct zone *zone)
+static bool reporting_zone_ok(struct reporting_pass *p, struct zone *zone,
+			      unsigned int order)
 {
-	unsigned long reserve = 1UL << p->unit_order;
+	unsigned long reserve = 1UL << order;
 
 	if (!p->zone_low && !zone_watermark_ok(zone, 0,
 					       low_wmark_pages(zone) + reserve,
@@ -803,10 +889,41 @@ static bool reporting_zone_ok(struct reporting_pass *p, struct zone *zone)
 static bool reporting_probate(struct reporting_pass *p, unsigned long unit,
 			      unsigned int order)
 {
-	if (reporting_unit_ready(unit, order))
+	if (reporting_unit_ready(unit, order, false))
 		return false;
 	reporting_probate_unit(p->zone, unit, order);
 	p->candidates++;
+	p->deferred = true;
+	return true;
+}
+
+/*
+ * A unit that is a free block of its own order, below MAX_PAGE_ORDER (its
+ * buddy is in use), is what the allocator hands out first among the blocks
+ * reported: __rmqueue_smallest() takes the smallest free block that fits,
+ * of the migratetype asked for, before it splits a larger one, wherever
+ * that block sits in its free list (a reported block goes back to the
+ * tail). One pass apart is not long enough for it: the probation of such
+ * a "first-pick" unit runs from one first-pick pass to the next,
+ * page_reporting_first_pick_ms apart, and the passes in between leave it
+ * as it is. It has a bit of its own: a unit put on probation by another
+ * pass while its block was whole, and split by an allocation since, starts
+ * first-pick probation at the next first-pick pass. Returns true when the
+ * unit is not ready yet; it keeps its mark, and its section stays in the
+ * summary.
+ */
+static bool reporting_first_pick_wait(struct reporting_pass *p,
+				      unsigned long unit, unsigned int order)
+{
+	if (p->first_pick) {
+		if (reporting_unit_ready(unit, order, true))
+			return false;
+		reporting_probate_first_pick(p->zone, unit, order);
+	} else {
+		/* Left as it is: not a sample of churn either. */
+		p->examined--;
+	}
+	p->first_pick_left++;
 	p->deferred = true;
 	return true;
 }
@@ -898,7 +1015,7 @@ static bool reporting_isolate_within(struct reporting_pass *p,
 			left = true;
 			break;
 		}
-		if (!reporting_zone_ok(p, p->zone) ||
+		if (!reporting_zone_ok(p, p->zone, p->unit_order) ||
 		    !reporting_isolate_block(p, page, order)) {
 			p->zone_low = true;
 			left = true;
@@ -931,12 +1048,18 @@ static bool reporting_isolate(struct reporting_pass *p, unsigned long pfn)
 {
 	unsigned int uorder = p->unit_order;
 	unsigned long unit = ALIGN_DOWN(pfn, 1UL << uorder);
-	unsigned long head_pfn, end, u;
+	unsigned long head_pfn;
 	struct page *head;
 	unsigned int order;
+	bool first_pick;
 
-	/* An earlier tracked block of the same unit took this one along. */
-	if (!test_bit(reporting_section_bit(pfn), reporting_section_map(pfn)))
+	/*
+	 * An earlier tracked block of the same unit took this one along, or
+	 * this pass judged the unit there already: a unit it has just put on
+	 * probation is not ready at its next tracked block.
+	 */
+	if (!test_bit(reporting_section_bit(pfn), reporting_section_map(pfn)) ||
+	    reporting_marked_before(unit, pfn))
 		return true;
 
 	p->examined++;
@@ -984,48 +1107,49 @@ static bool reporting_isolate(struct reporting_pass *p, unsigned long pfn)
 		return true;
 	}
 
-	if (reporting_probate(p, unit, uorder))
+	order = buddy_order(head);
+	first_pick = order == uorder && uorder < MAX_PAGE_ORDER;
+	if (first_pick) {
+		if (reporting_first_pick_wait(p, unit, uorder))
+			return true;
+	} else if (reporting_probate(p, unit, uorder)) {
 		return true;
+	}
 
-	if (!reporting_zone_ok(p, p->zone)) {
+	/*
+	 * A free block larger than the unit is reported whole, as one entry,
+	 * once all of it that is marked is ready; until then it waits, its
+	 * units on probation. Taking the ready units alone would leave the
+	 * rest, and the units themselves when they come back, as first-pick
+	 * units, the ones the allocator hands out first. Parts
+	 * of it that were reported already (unmarked) go along: their buddy
+	 * was freed since, so the block is a new free block. At the default
+	 * order of x86-64, a MAX_PAGE_ORDER block is two units: a large free
+	 * takes half the entries, and the host half the discards.
+	 */
+	head_pfn = page_to_pfn(head);
+	if (order > uorder && !reporting_block_ready(head_pfn, order, unit)) {
+		/*
+		 * Not counted: a marked block of it not yet on probation is
+		 * put there when the pass reaches it, and counted then.
+		 */
 		p->deferred = true;
 		return true;
 	}
 
-	order = buddy_order(head);
+	if (!reporting_zone_ok(p, p->zone, order)) {
+		p->deferred = true;
+		return true;
+	}
+
 	if (!reporting_isolate_block(p, head, order)) {
 		p->zone_low = true;
 		p->deferred = true;
 		return true;
 	}
-
-	/*
-	 * The whole free block is off the free list. Keep its units that are
-	 * ready and fit in the batch, give the others back at once (unmarked
-	 * ones were reported already; the rest stay marked for a later
-	 * batch or pass; so do units beyond @unit that the zone cannot give:
-	 * its low watermark was checked for @unit only, and the free counts
-	 * no longer hold the rest of the block). Units before @unit were
-	 * looked at by this pass: a ready one would have been taken then, so
-	 * one that is ready now was put on probation by this very pass.
-	 */
-	head_pfn = page_to_pfn(head);
-	end = head_pfn + (1UL << order);
-	for (u = head_pfn; u < end; u += 1UL << uorder) {
-		struct page *page = pfn_to_page(u);
-
-		if (u >= unit && p->nents < p->capacity &&
-		    reporting_unit_ready(u, uorder) &&
-		    (u == unit || reporting_zone_ok(p, p->zone))) {
-			reporting_clear_unit(p->zone, u, uorder);
-			reporting_take(p, page, uorder);
-			p->taken++;
-		} else {
-			int mt = get_pageblock_migratetype(page);
-
-			__putback_isolated_page(page, uorder, mt);
-		}
-	}
+	reporting_clear_unit(p->zone, head_pfn, order);
+	reporting_take(p, head, order);
+	p->taken += 1UL << (order - uorder);
 	return p->nents < p->capacity;
 }
 
@@ -1431,7 +1555,7 @@ static void page_reporting_process(struct work_struct *work)
 		container_of(d_work, struct page_reporting_dev_info, work);
 	struct reporting_engine *eng = &reporting_engine;
 	unsigned long now = jiffies, quiet, deadline, wait = 0;
-	unsigned long realloc, recent, lost, delay;
+	unsigned long realloc, recent, lost, delay, interval;
 	struct reporting_pass p = { .prdev = prdev, .eng = eng,
 				    .resume_sec = ULONG_MAX };
 	unsigned int seed_seq;
@@ -1449,7 +1573,11 @@ static void page_reporting_process(struct work_struct *work)
 	if (time_before(now, quiet) && time_before(now, deadline))
 		wait = (time_before(quiet, deadline) ? quiet : deadline) - now;
 	if (wait) {
-		/* State stays REQUESTED: frees meanwhile need not queue us. */
+		/*
+		 * The state stays as it is: REQUESTED, frees meanwhile need
+		 * not queue us; IDLE (queued for first-pick units), a free
+		 * queues us again for its own quiet time.
+		 */
 		queue_delayed_work(system_freezable_wq, &prdev->work, wait);
 		return;
 	}
@@ -1490,6 +1618,17 @@ static void page_reporting_process(struct work_struct *work)
 
 	p.capacity = min(READ_ONCE(page_reporting_capacity),
 			 prdev->capacity ?: PAGE_REPORTING_CAPACITY);
+	/*
+	 * Due: a first-pick pass, and the next one not before the interval.
+	 * A deadline further away than that is stale (the knob was lowered,
+	 * or jiffies went round past it while the guest was idle).
+	 */
+	interval = msecs_to_jiffies(READ_ONCE(page_reporting_first_pick_ms));
+	if (time_after(eng->first_pick_at, now + interval))
+		eng->first_pick_at = now;
+	p.first_pick = !time_before(now, eng->first_pick_at);
+	if (p.first_pick)
+		eng->first_pick_at = now + interval;
 	if (!reporting_scan(&p)) {
 		/* The order changed under us: once more, when it has settled. */
 		atomic_set(&prdev->state, PAGE_REPORTING_REQUESTED);
@@ -1536,41 +1675,52 @@ static void page_reporting_process(struct work_struct *work)
 	/*
 	 * Frees during the pass moved the state back to REQUESTED: start
 	 * again after the quiet time. A failed report is retried after a
-	 * second at least.
+	 * second at least. First-pick units left wait for their pass.
 	 */
 	state = atomic_cmpxchg(&prdev->state, PAGE_REPORTING_ACTIVE,
 			       PAGE_REPORTING_IDLE);
-	if (state == PAGE_REPORTING_REQUESTED || p.err || p.candidates ||
-	    p.batches >= PR_PASS_BATCHES || p.retry) {
-		delay = msecs_to_jiffies(READ_ONCE(page_reporting_delay_ms));
-		/* A device that fails is retried slowly, never in a loop. */
-		if (p.err) {
-			WRITE_ONCE(eng->backoff,
-				   min(eng->backoff * 2, PR_BACKOFF_MAX));
-			delay = max(delay, PR_RETRY_DELAY);
-		} else if (p.retry && !p.candidates &&
-			   state != PAGE_REPORTING_REQUESTED &&
-			   p.batches < PR_PASS_BATCHES) {
-			/*
-			 * Only marks in isolated pageblocks, or in a zone
-			 * that this pass's own batch took to its watermark:
-			 * look again later, slowly. (Other marks that a zone
-			 * at its watermark could not give wait for the next
-			 * free, which queues us: an idle guest whose page
-			 * cache keeps a zone there must not have it polled
-			 * for ever.)
-			 */
-			unsigned int max_ms =
-				READ_ONCE(page_reporting_max_delay_ms);
-
-			delay = max(delay, msecs_to_jiffies(max_ms));
-			delay = max(delay, PR_RETRY_DELAY);
+	if (state != PAGE_REPORTING_REQUESTED && !p.err && !p.candidates &&
+	    p.batches < PR_PASS_BATCHES && !p.retry) {
+		/*
+		 * Only first-pick units left, or nothing: come back for their
+		 * pass with the state left IDLE, so that a free meanwhile
+		 * queues the next pass for its own quiet time instead of
+		 * leaving it to wait for this one (reporting_request()).
+		 */
+		if (p.first_pick_left) {
+			now = jiffies;
+			delay = time_before(now, eng->first_pick_at) ?
+				eng->first_pick_at - now : 0;
+			queue_delayed_work(system_freezable_wq, &prdev->work,
+					   min(delay, interval));
 		}
-		atomic_set(&prdev->state, PAGE_REPORTING_REQUESTED);
-		WRITE_ONCE(eng->requested_at, jiffies);
-		queue_delayed_work(system_freezable_wq, &prdev->work,
-				   reporting_backed_off(eng, delay));
+		return;
 	}
+	delay = msecs_to_jiffies(READ_ONCE(page_reporting_delay_ms));
+	/* A device that fails is retried slowly, never in a loop. */
+	if (p.err) {
+		WRITE_ONCE(eng->backoff, min(eng->backoff * 2, PR_BACKOFF_MAX));
+		delay = max(delay, PR_RETRY_DELAY);
+	} else if (p.retry && !p.candidates &&
+		   state != PAGE_REPORTING_REQUESTED &&
+		   p.batches < PR_PASS_BATCHES) {
+		/*
+		 * Only marks in isolated pageblocks, or in a zone that this
+		 * pass's own batch took to its watermark: look again later,
+		 * slowly. (Other marks that a zone at its watermark could not
+		 * give wait for the next free, which queues us: an idle guest
+		 * whose page cache keeps a zone there must not have it polled
+		 * for ever.)
+		 */
+		unsigned int max_ms = READ_ONCE(page_reporting_max_delay_ms);
+
+		delay = max(delay, msecs_to_jiffies(max_ms));
+		delay = max(delay, PR_RETRY_DELAY);
+	}
+	atomic_set(&prdev->state, PAGE_REPORTING_REQUESTED);
+	WRITE_ONCE(eng->requested_at, jiffies);
+	queue_delayed_work(system_freezable_wq, &prdev->work,
+			   reporting_backed_off(eng, delay));
 }
 
 /*
@@ -1603,8 +1753,9 @@ static void reporting_mark_all(void)
 		for (i = 0; i < PR_MARK_LONGS; i++) {
 			atomic_long_set(&map[i], ~0UL);
 			atomic_long_set(&map[PR_MARK_LONGS + i], 0);
+			atomic_long_set(&map[2 * PR_MARK_LONGS + i], 0);
 		}
-		/* The worker reads both under the summary lock, held here. */
+		/* The worker reads them under the summary lock, held here. */
 		if (sec < summary->nbits)
 			set_bit(sec, summary->map);
 		else
@@ -1764,6 +1915,7 @@ int page_reporting_register(struct page_reporting_dev_info *prdev)
 	sg_init_table(eng->sgl, PAGE_REPORTING_CAPACITY);
 	eng->backoff = 1;
 	eng->last_mark = jiffies;
+	eng->first_pick_at = jiffies;
 	/* Every block is marked below: the first passes see no churn. */
 	eng->seed_seq = 1;
 
@@ -1903,7 +2055,8 @@ static int reporting_state_show(struct seq_file *m, void *v)
 	rcu_read_lock();
 	prdev = rcu_dereference(pr_dev_info);
 	if (prdev)
-		pending = atomic_read(&prdev->state) != PAGE_REPORTING_IDLE;
+		pending = atomic_read(&prdev->state) != PAGE_REPORTING_IDLE ||
+			  delayed_work_pending(&prdev->work);
 	rcu_read_unlock();
 
 	seq_printf(m, "passes %lu\n", READ_ONCE(reporting_stats.passes));

@@ -40,14 +40,16 @@
 	((1UL << PAGE_REPORTING_SECTION_SHIFT) >> PAGE_REPORTING_TRACK_ORDER)
 
 /*
- * Each tracked block has two bits in its section's map. The first half of
+ * Each tracked block has three bits in its section's map. The first part of
  * the map holds the marks (something in the block was freed and not yet
- * reported), the second half the probation bits (the worker saw the block
- * marked and free on its last pass, and nothing was freed in it since).
+ * reported), the second the probation bits (the worker saw the block
+ * marked and free on its last pass, and nothing was freed in it since), the
+ * third the first-pick probation bits (the same, seen by the last pass that
+ * looked at blocks the allocator hands out first).
  */
 static inline size_t page_reporting_map_size(void)
 {
-	return 2 * BITS_TO_LONGS(PAGE_REPORTING_SECTION_BITS) *
+	return 3 * BITS_TO_LONGS(PAGE_REPORTING_SECTION_BITS) *
 	       sizeof(unsigned long);
 }
 

@@ -6,7 +6,8 @@
  * The tests register a fake device that records what it is given, so they
  * run only where no real device has registered (a guest without a balloon
  * device); elsewhere they skip. They drive the worker synchronously with
- * the quiet and maximum delays set to 0.
+ * the quiet and maximum delays set to 0, and with first_pick_ms at 0, so
+ * that every pass looks at first-pick units (but prt_test_first_pick()).
  */
 
 #include <kunit/test.h>
@@ -55,6 +56,7 @@ struct prt_dev {
 
 static struct prt_dev *prt;
 static unsigned int prt_saved_delay, prt_saved_max_delay, prt_saved_order;
+static unsigned int prt_saved_first_pick;
 
 static int prt_report(struct page_reporting_dev_info *prdev,
 		      struct scatterlist *sgl, unsigned int nents)
@@ -219,6 +221,23 @@ static struct page *prt_alloc(struct kunit *test, unsigned int order)
 }
 
 /*
+ * prt_alloc() of a large block (512 MiB at MAX_PAGE_ORDER with 64 KiB
+ * pages): the test skips when none is free.
+ */
+static struct page *prt_alloc_or_skip(struct kunit *test, unsigned int order)
+{
+	struct page *page;
+
+	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, order);
+	if (!page)
+		kunit_skip(test, "no free block of order %u", order);
+	prt_unmark(page, order);
+	prt_settle();
+	prt_forget();
+	return page;
+}
+
+/*
  * An allocated block with its bit set: as if it had been freed, marked and
  * allocated again before the worker came to it.
  */
@@ -250,13 +269,16 @@ static int prt_init(struct kunit *test)
 	prt_saved_delay = page_reporting_delay_ms;
 	prt_saved_max_delay = page_reporting_max_delay_ms;
 	prt_saved_order = page_reporting_order;
+	prt_saved_first_pick = page_reporting_first_pick_ms;
 	page_reporting_delay_ms = 0;
 	page_reporting_max_delay_ms = 0;
+	page_reporting_first_pick_ms = 0;
 
 	err = page_reporting_register(&prt->prdev);
 	if (err == -EBUSY) {
 		page_reporting_delay_ms = prt_saved_delay;
 		page_reporting_max_delay_ms = prt_saved_max_delay;
+		page_reporting_first_pick_ms = prt_saved_first_pick;
 		prt = NULL;
 		kunit_skip(test, "a page reporting device is registered");
 	}
@@ -298,6 +320,7 @@ static void prt_exit(struct kunit *test)
 	page_reporting_unregister(&prt->prdev);
 	page_reporting_delay_ms = prt_saved_delay;
 	page_reporting_max_delay_ms = prt_saved_max_delay;
+	page_reporting_first_pick_ms = prt_saved_first_pick;
 	page_reporting_order = prt_saved_order;
 	prt = NULL;
 }
@@ -473,6 +496,155 @@ static void prt_test_probation_survives_batch(struct kunit *test)
 	prt_settle();
 	for (k = 0; k < 3; k++)
 		KUNIT_EXPECT_EQ(test, prt_times_reported(page_to_pfn(b[k])), 1U);
+}
+
+static bool prt_on_probation(unsigned long pfn)
+{
+	return test_bit(reporting_section_bit(pfn),
+			reporting_probation(reporting_section_map(pfn)));
+}
+
+static bool prt_on_first_pick_probation(unsigned long pfn)
+{
+	return test_bit(reporting_section_bit(pfn),
+			reporting_first_pick_bits(reporting_section_map(pfn)));
+}
+
+/* Run one pass now; a first-pick pass if @first_pick. */
+static void prt_one_pass(bool first_pick)
+{
+	if (first_pick)
+		reporting_engine.first_pick_at = jiffies;
+	flush_delayed_work(&prt->prdev.work);
+}
+
+/*
+ * A tracked block freed while its buddy stays allocated is a free block
+ * below MAX_PAGE_ORDER: the passes between first-pick passes leave it as it
+ * is, while a MAX_PAGE_ORDER block freed with it is reported; the next
+ * first-pick pass puts it on probation and the one after reports it.
+ */
+static void prt_test_first_pick(struct kunit *test)
+{
+	unsigned long i, pfn, whole_pfn;
+	struct page *page, *whole;
+
+	if (PR_TRACK_ORDER >= MAX_PAGE_ORDER)
+		kunit_skip(test, "a free tracked block is MAX_PAGE_ORDER here");
+
+	whole = prt_alloc_or_skip(test, MAX_PAGE_ORDER);
+	page = prt_alloc(test, PR_TRACK_ORDER + 1);
+	split_page(page, PR_TRACK_ORDER + 1);
+	pfn = page_to_pfn(page) + (1UL << PR_TRACK_ORDER);
+	whole_pfn = page_to_pfn(whole);
+
+	/* No first-pick pass is due; one pass per flush (prt_hold_off()). */
+	page_reporting_first_pick_ms = 60000;
+	reporting_engine.first_pick_at = jiffies + 60 * HZ;
+	prt_hold_off();
+	for (i = 0; i < (1UL << PR_TRACK_ORDER); i++)
+		__free_page(pfn_to_page(pfn + i));
+	prt_free(whole, MAX_PAGE_ORDER);
+	KUNIT_EXPECT_TRUE(test, prt_marked(pfn));
+
+	/*
+	 * Probation, then the report, of the MAX_PAGE_ORDER block only. The
+	 * worker then waits for the first-pick pass with its state IDLE, so
+	 * that a free can queue an earlier pass.
+	 */
+	for (i = 0; i < 3; i++)
+		prt_one_pass(false);
+	KUNIT_EXPECT_EQ(test, atomic_read(&prt->prdev.state),
+			PAGE_REPORTING_IDLE);
+	KUNIT_EXPECT_TRUE(test, delayed_work_pending(&prt->prdev.work));
+	KUNIT_EXPECT_EQ(test, prt_times_reported(whole_pfn), 1U);
+	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn), 0U);
+	KUNIT_EXPECT_TRUE(test, prt_marked(pfn));
+	KUNIT_EXPECT_FALSE(test, prt_on_probation(pfn));
+
+	/* The first-pick pass puts it on probation; the next pass leaves it. */
+	prt_one_pass(true);
+	KUNIT_EXPECT_TRUE(test, prt_on_first_pick_probation(pfn));
+	prt_one_pass(false);
+	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn), 0U);
+	KUNIT_EXPECT_TRUE(test, prt_on_first_pick_probation(pfn));
+
+	/* The next first-pick pass reports it, once. */
+	prt_one_pass(true);
+	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn), 1U);
+	KUNIT_EXPECT_FALSE(test, prt_marked(pfn));
+	KUNIT_EXPECT_EQ(test, prt->not_isolated, 0U);
+
+	page_reporting_first_pick_ms = 0;
+	page_reporting_delay_ms = 0;
+	reporting_engine.first_pick_at = jiffies;
+	for (i = 0; i < (1UL << PR_TRACK_ORDER); i++)
+		__free_page(page + i);
+	drain_all_pages(NULL);
+	prt_settle();
+}
+
+/*
+ * A MAX_PAGE_ORDER block put on probation whole, then split by an
+ * allocation of its first half: the other half, now a first-pick block,
+ * starts first-pick probation at the next first-pick pass instead of being
+ * reported by it. (The allocation is made by isolating the block and
+ * putting its second half back, as the allocator's split would.)
+ */
+static void prt_test_first_pick_after_split(struct kunit *test)
+{
+	unsigned long half = 1UL << PR_TRACK_ORDER, pfn;
+	struct page *page;
+	struct zone *zone;
+	int mt = 0, isolated = 0;
+
+	if (PR_TRACK_ORDER >= MAX_PAGE_ORDER)
+		kunit_skip(test, "a free tracked block is MAX_PAGE_ORDER here");
+
+	page = prt_alloc_or_skip(test, MAX_PAGE_ORDER);
+	pfn = page_to_pfn(page);
+	zone = page_zone(page);
+
+	page_reporting_first_pick_ms = 60000;
+	reporting_engine.first_pick_at = jiffies + 60 * HZ;
+	prt_hold_off();
+	prt_free(page, MAX_PAGE_ORDER);
+	prt_one_pass(false);
+	KUNIT_EXPECT_TRUE(test, prt_on_probation(pfn + half));
+	KUNIT_EXPECT_FALSE(test, prt_on_first_pick_probation(pfn + half));
+
+	/* Still the free block it was, unless someone allocated it. */
+	spin_lock_irq(&zone->lock);
+	if (PageBuddy(page) && buddy_order(page) == MAX_PAGE_ORDER)
+		isolated = __isolate_free_page(page, MAX_PAGE_ORDER);
+	if (isolated) {
+		/* __isolate_free_page() may have made it MIGRATE_MOVABLE. */
+		mt = get_pageblock_migratetype(page);
+		__putback_isolated_page(page + half, PR_TRACK_ORDER, mt);
+	}
+	spin_unlock_irq(&zone->lock);
+	if (!isolated) {
+		page_reporting_first_pick_ms = 0;
+		page_reporting_delay_ms = 0;
+		reporting_engine.first_pick_at = jiffies;
+		prt_settle();
+		kunit_skip(test, "could not take the block off its free list");
+	}
+
+	prt_one_pass(true);
+	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn + half), 0U);
+	KUNIT_EXPECT_TRUE(test, prt_on_first_pick_probation(pfn + half));
+	prt_one_pass(true);
+	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn + half), 1U);
+	KUNIT_EXPECT_EQ(test, prt->not_isolated, 0U);
+
+	page_reporting_first_pick_ms = 0;
+	page_reporting_delay_ms = 0;
+	reporting_engine.first_pick_at = jiffies;
+	spin_lock_irq(&zone->lock);
+	__putback_isolated_page(page, PR_TRACK_ORDER, mt);
+	spin_unlock_irq(&zone->lock);
+	prt_settle();
 }
 
 /* A block allocated between mark and scan is skipped and counted. */
@@ -1116,6 +1288,26 @@ static void prt_test_register_order(struct kunit *test)
 }
 
 /*
+ * A free MAX_PAGE_ORDER block that is ready as a whole is reported as one
+ * entry, not as one per unit of the reporting order.
+ */
+static void prt_test_whole_block(struct kunit *test)
+{
+	struct page *page;
+	unsigned long pfn, i;
+
+	if (PR_TRACK_ORDER >= MAX_PAGE_ORDER)
+		kunit_skip(test, "the unit is a MAX_PAGE_ORDER block here");
+	page = prt_alloc_or_skip(test, MAX_PAGE_ORDER);
+	pfn = page_to_pfn(page);
+	prt_free(page, MAX_PAGE_ORDER);
+	prt_settle();
+	for (i = 0; i < 1UL << MAX_PAGE_ORDER; i += 1UL << PR_TRACK_ORDER)
+		KUNIT_EXPECT_EQ(test, prt_times_reported(pfn + i), 1U);
+	KUNIT_EXPECT_EQ(test, prt_reported_order(pfn), (int)MAX_PAGE_ORDER);
+}
+
+/*
  * An order-@order block split into pages, its marks cleared, and the
  * worker held off until the test calls prt_go(); only entries inside the
  * block are recorded.
@@ -1274,7 +1466,8 @@ static void prt_test_small_zone(struct kunit *test)
 				       ALLOC_CMA))
 			continue;
 		p.capacity = zone_managed_pages(zone) / unit + 1;
-		KUNIT_EXPECT_TRUE_MSG(test, reporting_zone_ok(&p, zone),
+		KUNIT_EXPECT_TRUE_MSG(test,
+				      reporting_zone_ok(&p, zone, p.unit_order),
 				      "zone %s", zone->name);
 		return;
 	}
@@ -1352,7 +1545,7 @@ static void prt_test_low_zone_own_batch(struct kunit *test)
 		spin_lock_irq(&zone->lock);
 		boost = zone->watermark_boost;
 		zone->watermark_boost = zone_managed_pages(zone);
-		ok = reporting_zone_ok(&p, zone);
+		ok = reporting_zone_ok(&p, zone, p.unit_order);
 		zone->watermark_boost = boost;
 		spin_unlock_irq(&zone->lock);
 		KUNIT_EXPECT_FALSE(test, ok);
@@ -1449,6 +1642,36 @@ static void prt_test_order_between(struct kunit *test)
 			__free_page(page + i);
 	drain_all_pages(NULL);
 	prt_settle();
+}
+
+/*
+ * A unit of two tracked blocks, both marked, is put on probation by a pass
+ * at its first tracked block; the same pass must not find it ready at the
+ * second one. The next pass reports it.
+ */
+static void prt_test_unit_probation(struct kunit *test)
+{
+	unsigned int order = PR_TRACK_ORDER + 1;
+	struct page *page;
+	unsigned long pfn;
+
+	if (order > MAX_PAGE_ORDER)
+		kunit_skip(test, "tracked order is MAX_PAGE_ORDER");
+	prt_reregister(test, order, PAGE_REPORTING_ORDER_UNSPECIFIED);
+	page = prt_alloc_or_skip(test, order);
+	pfn = page_to_pfn(page);
+	prt_hold_off();
+	prt_free(page, order);
+	KUNIT_EXPECT_TRUE(test, prt_marked(pfn));
+	KUNIT_EXPECT_TRUE(test, prt_marked(pfn + (1UL << PR_TRACK_ORDER)));
+	flush_delayed_work(&prt->prdev.work);
+	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn), 0U);
+	KUNIT_EXPECT_TRUE(test, prt_on_probation(pfn));
+
+	page_reporting_delay_ms = 0;
+	KUNIT_EXPECT_TRUE(test, prt_settle());
+	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn), 1U);
+	KUNIT_EXPECT_GE(test, prt_reported_order(pfn), (int)order);
 }
 
 /*
@@ -1679,6 +1902,8 @@ static struct kunit_case page_reporting_test_cases[] = {
 	KUNIT_CASE(prt_test_not_below_order),
 	KUNIT_CASE(prt_test_reported_once),
 	KUNIT_CASE(prt_test_probation_survives_batch),
+	KUNIT_CASE(prt_test_first_pick),
+	KUNIT_CASE(prt_test_first_pick_after_split),
 	KUNIT_CASE(prt_test_skip_reallocated),
 	KUNIT_CASE(prt_test_counts_restored),
 	KUNIT_CASE(prt_test_report_error),
@@ -1696,6 +1921,7 @@ static struct kunit_case page_reporting_test_cases[] = {
 	KUNIT_CASE(prt_test_tunables),
 	KUNIT_CASE(prt_test_backoff_span),
 	KUNIT_CASE(prt_test_register_order),
+	KUNIT_CASE(prt_test_whole_block),
 	KUNIT_CASE(prt_test_order_zero),
 	KUNIT_CASE(prt_test_order_zero_busy_block),
 	KUNIT_CASE(prt_test_batch_full_within),
@@ -1704,6 +1930,7 @@ static struct kunit_case page_reporting_test_cases[] = {
 	KUNIT_CASE(prt_test_low_zone_own_batch),
 	KUNIT_CASE(prt_test_order_between),
 	KUNIT_CASE(prt_test_order_above),
+	KUNIT_CASE(prt_test_unit_probation),
 	KUNIT_CASE(prt_test_order_above_isolated),
 	KUNIT_CASE(prt_test_order_lowered),
 	KUNIT_CASE(prt_test_seed_during_pass),

@@ -310,8 +310,8 @@ TEST(idle_guest_stops_reporting)
 
 /* x86-64: 128 MiB sections of 4 KiB pages, 2 MiB tracked blocks. */
 #define SECTION_PAGES		(1UL << (27 - 12))
-/* Two bits per 2 MiB block: a mark and a probation bit. */
-#define MAP_BYTES_PER_SECTION	(2 * (SECTION_PAGES >> 9) / 8)
+/* Three bits per 2 MiB block: a mark and two probation bits. */
+#define MAP_BYTES_PER_SECTION	(3 * (SECTION_PAGES >> 9) / 8)
 #define SUMMARY_STEP		64
 
 /*
@@ -343,8 +343,8 @@ static int zone_extent(unsigned long *present, unsigned long *end_pfn)
 }
 
 /*
- * tracking_bytes is the bitmaps' cost: one byte per 4 blocks of every
- * present section (128 bytes per GiB) and a summary bit per section of the
+ * tracking_bytes is the bitmaps' cost: three bits per block of every
+ * present section (192 bytes per GiB) and a summary bit per section of the
  * address space (in whole words). Check it against /proc/zoneinfo:
  * whole sections below, partial ones and the summary above.
  */
