@@ -746,17 +746,8 @@ static bool reporting_unit_ready(unsigned long pfn, unsigned int order,
 static bool reporting_block_ready(unsigned long pfn, unsigned int order,
 				  unsigned long unit)
 {
-	unsigned long *map = reporting_section_map(pfn);
-	unsigned long bit = reporting_section_bit(pfn);
-	unsigned long end = bit + (1UL << (order - PR_TRACK_ORDER));
-	unsigned long *probation = reporting_probation(map);
-
-	if (reporting_marked_before(pfn, unit))
-		return false;
-	for (; bit < end; bit++)
-		if (test_bit(bit, map) && !test_bit(bit, probation))
-			return false;
-	return true;
+	return !reporting_marked_before(pfn, unit) &&
+	       reporting_unit_ready(pfn, order, false);
 }
 
 /*
