@@ -1670,6 +1670,7 @@ static void page_reporting_process(struct work_struct *work)
 	 */
 	state = atomic_cmpxchg(&prdev->state, PAGE_REPORTING_ACTIVE,
 			       PAGE_REPORTING_IDLE);
+	delay = msecs_to_jiffies(READ_ONCE(page_reporting_delay_ms));
 	if (state != PAGE_REPORTING_REQUESTED && !p.err && !p.candidates &&
 	    p.batches < PR_PASS_BATCHES && !p.retry) {
 		/*
@@ -1680,14 +1681,20 @@ static void page_reporting_process(struct work_struct *work)
 		 */
 		if (p.first_pick_left) {
 			now = jiffies;
-			delay = time_before(now, eng->first_pick_at) ?
-				eng->first_pick_at - now : 0;
+			wait = time_before(now, eng->first_pick_at) ?
+			       eng->first_pick_at - now : 0;
+			/*
+			 * Not sooner than the pass after any other probation:
+			 * a first-pick probation is never the shorter one,
+			 * whatever first_pick_ms says.
+			 */
+			delay = max(min(wait, interval),
+				    reporting_backed_off(eng, delay));
 			queue_delayed_work(system_freezable_wq, &prdev->work,
-					   min(delay, interval));
+					   delay);
 		}
 		return;
 	}
-	delay = msecs_to_jiffies(READ_ONCE(page_reporting_delay_ms));
 	/* A device that fails is retried slowly, never in a loop. */
 	if (p.err) {
 		WRITE_ONCE(eng->backoff, min(eng->backoff * 2, PR_BACKOFF_MAX));
