@@ -751,6 +751,25 @@ static bool reporting_block_ready(unsigned long pfn, unsigned int order,
 }
 
 /*
+ * How many units of 1 << @uorder pages in the free block of 1 << @order
+ * pages at @pfn (within one section) have a tracked block marked?
+ */
+static unsigned long reporting_marked_units(unsigned long pfn,
+					    unsigned int order,
+					    unsigned int uorder)
+{
+	unsigned long *map = reporting_section_map(pfn);
+	unsigned long bit = reporting_section_bit(pfn);
+	unsigned long end = bit + (1UL << (order - PR_TRACK_ORDER));
+	unsigned long step = 1UL << (uorder - PR_TRACK_ORDER), n = 0;
+
+	for (; bit < end; bit += step)
+		if (find_next_bit(map, bit + step, bit) < bit + step)
+			n++;
+	return n;
+}
+
+/*
  * Put the marked tracked blocks on probation (@probate; on first-pick
  * probation as well with @first_pick), or clear all bits of every tracked
  * block, in the 1 << @order pages at @pfn (at least a tracked block) that
@@ -819,12 +838,13 @@ struct reporting_pass {
 	unsigned int batches;		/* reports made in this pass */
 	unsigned long candidates;	/* units first seen free: next pass */
 	unsigned long taken;		/* units put into a batch */
+	unsigned long kept;		/* units ready, left marked */
 	unsigned long first_pick_left;	/* first-pick units left marked */
 	unsigned int locked_work;	/* pages looked at under the lock */
 	bool first_pick;		/* looks at first-pick units */
 	bool zone_low;			/* batch zone too low to report */
 	bool deferred;			/* marks left in this section */
-	bool deferred_any;		/* ... in any section of the pass */
+	bool blocked;			/* marks it could not judge */
 	bool retry;			/* ... that no free brings back */
 	bool walked_all;		/* the scan reached the last section */
 	unsigned long resume_sec;	/* after a batch: where to go on, */
@@ -922,17 +942,27 @@ static bool reporting_first_pick_wait(struct reporting_pass *p,
 /*
  * Take the free block @page of @order off its free list, with p->zone
  * locked. For a block of at least half a pageblock, __isolate_free_page()
- * also walks its pageblocks (move_freepages_block()), one struct page at a
- * time over what is not a free block, the isolated block included: count
- * that towards the irqs-off bound.
+ * makes its pageblocks movable: one of another migratetype it walks
+ * (move_freepages_block()), one struct page at a time over what is not a
+ * free block, the isolated block included. Count that walk towards the
+ * irqs-off bound. A movable pageblock, where most free memory is, is left
+ * as it is.
  */
 static bool reporting_isolate_block(struct reporting_pass *p,
 				    struct page *page, unsigned int order)
 {
+	unsigned long pfn = page_to_pfn(page), walk = 0, end;
+
+	if (order + 1 >= pageblock_order) {
+		end = pfn + (1UL << order);
+		for (; pfn < end; pfn += pageblock_nr_pages)
+			if (get_pageblock_migratetype(pfn_to_page(pfn)) !=
+			    MIGRATE_MOVABLE)
+				walk += pageblock_nr_pages;
+	}
 	if (!__isolate_free_page(page, order))
 		return false;
-	if (order + 1 >= pageblock_order)
-		p->locked_work += max(1UL << order, pageblock_nr_pages);
+	p->locked_work += walk;
 	return true;
 }
 
@@ -1065,6 +1095,7 @@ static bool reporting_isolate(struct reporting_pass *p, unsigned long pfn)
 		 */
 		p->deferred = true;
 		p->retry = true;
+		p->blocked = true;
 		return true;
 	}
 	if (!head && p->order < PR_TRACK_ORDER)
@@ -1095,6 +1126,7 @@ static bool reporting_isolate(struct reporting_pass *p, unsigned long pfn)
 	if (is_migrate_isolate(get_pageblock_migratetype(head))) {
 		p->deferred = true;
 		p->retry = true;
+		p->blocked = true;
 		return true;
 	}
 
@@ -1121,26 +1153,31 @@ static bool reporting_isolate(struct reporting_pass *p, unsigned long pfn)
 	head_pfn = page_to_pfn(head);
 	if (order > uorder && !reporting_block_ready(head_pfn, order, unit)) {
 		/*
-		 * Not counted: a marked block of it not yet on probation is
-		 * put there when the pass reaches it, and counted then.
+		 * A marked block of it not yet on probation is put there
+		 * when the pass reaches it, and counted then.
 		 */
 		p->deferred = true;
+		p->kept++;
 		return true;
 	}
 
 	if (!reporting_zone_ok(p, p->zone, order)) {
 		p->deferred = true;
+		p->kept++;
 		return true;
 	}
 
 	if (!reporting_isolate_block(p, head, order)) {
 		p->zone_low = true;
 		p->deferred = true;
+		p->kept++;
 		return true;
 	}
+	/* The units that were candidates: the marked ones. */
+	if (!first_pick)
+		p->taken += reporting_marked_units(head_pfn, order, uorder);
 	reporting_clear_unit(p->zone, head_pfn, order);
 	reporting_take(p, head, order);
-	p->taken += 1UL << (order - uorder);
 	return p->nents < p->capacity;
 }
 
@@ -1333,8 +1370,8 @@ static bool reporting_scan_zone(struct reporting_pass *p, unsigned long base,
 		 * Bound the time interrupts stay off: about 512 struct pages
 		 * looked at (a tracked block counts 8, each page looked at
 		 * inside one 1, an isolation its pageblock walk), plus what
-		 * the last block took, at most one isolation's walk. At the
-		 * default order that drops the lock after every block taken.
+		 * the last block took, at most one isolation's walk. Blocks
+		 * in movable pageblocks fill a batch under one hold.
 		 */
 		if (p->locked_work >= 512) {
 			p->locked_work = 0;
@@ -1442,7 +1479,7 @@ static bool reporting_scan(struct reporting_pass *p)
 	/* Fully ordered: pairs with the barrier in reporting_mark_blocks(). */
 	if (test_and_clear_bit(0, &reporting_unsummarized) &&
 	    !reporting_summarize_all()) {
-		p->deferred_any = true;
+		p->blocked = true;
 		p->retry = true;
 	}
 	for (;;) {
@@ -1480,11 +1517,9 @@ static bool reporting_scan(struct reporting_pass *p)
 		set_bit(sec, summary->map);
 		if (res == PR_SECTION_STOP)
 			break;
-		if (res == PR_SECTION_DONE) {
-			/* Deferred marks: leave them for a later pass. */
-			p->deferred_any = true;
+		/* Deferred marks: leave them for a later pass. */
+		if (res == PR_SECTION_DONE)
 			sec++;
-		}
 	}
 	if (p->nents)
 		reporting_flush(p);
@@ -1635,18 +1670,18 @@ static void page_reporting_process(struct work_struct *work)
 
 	reporting_stat_add(&reporting_stats.passes, 1);
 	/*
-	 * Blocks on probation that this pass neither took nor found
-	 * allocated were allocated and freed again in between (a free ended
-	 * their probation, and this pass put them on it again): churn too.
-	 * Only when the pass could take every block it found ready: one
-	 * that stopped early, failed, or left marks (an isolated pageblock,
-	 * a zone at its watermark) leaves candidates for later, which are
-	 * not churn.
+	 * Units put on probation by the previous pass that this pass
+	 * neither took, nor found allocated, nor found ready and left (a
+	 * zone at its watermark, a larger free block not ready yet) were
+	 * allocated and freed again in between (a free ended their
+	 * probation, and this pass put them on it again): churn too. Only
+	 * when the pass judged every marked unit: one that stopped early,
+	 * failed, or met an isolated pageblock cannot tell.
 	 */
 	lost = 0;
-	if (p.walked_all && !p.err && !p.deferred_any &&
-	    eng->candidates > p.taken + p.skipped)
-		lost = eng->candidates - p.taken - p.skipped;
+	if (p.walked_all && !p.err && !p.blocked &&
+	    eng->candidates > p.taken + p.skipped + p.kept)
+		lost = eng->candidates - p.taken - p.skipped - p.kept;
 	eng->candidates = p.candidates;
 	/*
 	 * Marks of memory that was never free are not churn, until a pass

@@ -309,7 +309,7 @@ TEST(idle_guest_stops_reporting)
 }
 
 /* x86-64: 128 MiB sections of 4 KiB pages, 2 MiB tracked blocks. */
-#define SECTION_PAGES		(1UL << (27 - 12))
+#define SECTION_PAGES		((128UL << 20) / 4096)
 /* Three bits per 2 MiB block: a mark and two probation bits. */
 #define MAP_BYTES_PER_SECTION	(3 * (SECTION_PAGES >> 9) / 8)
 #define SUMMARY_STEP		64
