@@ -680,26 +680,36 @@ static void prt_test_skip_reallocated(struct kunit *test)
 
 /*
  * While blocks are out the zone's free count is lower by exactly them;
- * once they are back it is what it was.
+ * once they are back it is what it was. The count is the whole zone's,
+ * and the rest of the guest allocates and frees meanwhile (a task's
+ * stack, the page cache): the round checked is the first of up to five
+ * in which the count is exact, or the last. An engine that loses or adds
+ * pages is off in every round.
  */
 static void prt_test_counts_restored(struct kunit *test)
 {
-	unsigned long before, pfn;
+	unsigned long before, after, pfn;
 	struct page *page;
+	int round = 0;
 
-	page = prt_alloc(test, PR_TRACK_ORDER);
-	pfn = page_to_pfn(page);
-	prt->watch = page_zone(page);
-	prt->watch_pfn = pfn;
-	prt_free(page, PR_TRACK_ORDER);
+	do {
+		page = prt_alloc(test, PR_TRACK_ORDER);
+		pfn = page_to_pfn(page);
+		prt->watch = page_zone(page);
+		prt->watch_pfn = pfn;
+		prt->watch_isolated = 0;
+		prt->watch_free = 0;
+		prt_free(page, PR_TRACK_ORDER);
 
-	before = zone_page_state_snapshot(prt->watch, NR_FREE_PAGES);
-	prt_settle();
+		before = zone_page_state_snapshot(prt->watch, NR_FREE_PAGES);
+		prt_settle();
+		after = zone_page_state_snapshot(prt->watch, NR_FREE_PAGES);
+	} while (++round < 5 && (after != before ||
+				 prt->watch_free != before - prt->watch_isolated));
 	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn), 1U);
 	KUNIT_EXPECT_GE(test, prt->watch_isolated, (1UL << PR_TRACK_ORDER));
 	KUNIT_EXPECT_EQ(test, prt->watch_free, before - prt->watch_isolated);
-	KUNIT_EXPECT_EQ(test, zone_page_state_snapshot(prt->watch, NR_FREE_PAGES),
-			before);
+	KUNIT_EXPECT_EQ(test, after, before);
 	KUNIT_EXPECT_EQ(test, reporting_stats.isolated_now, 0UL);
 	/* And the block is a free buddy block again. */
 	spin_lock_irq(&prt->watch->lock);
