@@ -179,6 +179,7 @@ class PageFaults:
 class Cost:
     """What the reporting worker cost a guest in one phase of cost.sh."""
     runs: int                   # runs started
+    brief: int                  # runs that ended under 0.1 ms on a CPU
     cpu_ms: float               # on a CPU, the runs that ended
     longest_ms: float           # the longest of them
     discarded: int              # bytes the host discarded meanwhile
@@ -223,7 +224,8 @@ def run_cost(kernels, initrd, cfg, mem_mib, mib=1024, after=20, idle=60,
                  if e.fields["name"] == phase]
         end = [e.t for e in vm.events("phase-end")
                if e.fields["name"] == phase]
-        out[phase] = Cost(c.num("runs"), c.num("cpu_us") / 1000,
+        out[phase] = Cost(c.num("runs"), c.num("brief"),
+                          c.num("cpu_us") / 1000,
                           c.num("longest_us") / 1000,
                           watcher.between(start[0], end[0]).bytes)
     if set(out) != {"free", "idle"}:
@@ -636,8 +638,10 @@ class Bench:
                 f, i = r["free"], r["idle"]
                 self.raw.append(["cost", mem, cfg, rep, f.runs, f.cpu_ms,
                                  f.longest_ms, f.discarded, i.runs,
-                                 i.cpu_ms, i.longest_ms, i.discarded])
-                say(f"  round {rep + 1} {cfg:8s}: free: {f.runs} wake-ups, "
+                                 i.cpu_ms, i.longest_ms, i.discarded,
+                                 f.brief])
+                say(f"  round {rep + 1} {cfg:8s}: free: {f.runs} wake-ups "
+                    f"({f.brief} brief), "
                     f"{f.cpu_ms:.1f} ms on a CPU (longest run "
                     f"{f.longest_ms:.1f} ms), host discarded "
                     f"{f.discarded >> 20} MiB; idle 60 s: {i.runs} wake-ups, "
@@ -650,6 +654,8 @@ class Bench:
                          "{:.1f}"))
             self.row("worker wake-ups for a 1 GiB free (20 s)", cfg,
                      _median_spread([r["free"].runs for r in rs], "{:.0f}"))
+            self.row("of those, brief ones (under 0.1 ms on a CPU)", cfg,
+                     _median_spread([r["free"].brief for r in rs], "{:.0f}"))
             self.row("worker's longest run on a CPU, ms (1 GiB freed)", cfg,
                      _median_spread([r["free"].longest_ms for r in rs],
                                     "{:.1f}"))
@@ -765,8 +771,9 @@ class Bench:
                 c = run_cost(self.kernels, self.initrd, cfg, mem, mib=mib,
                              after=60, idle=10, lazy_ram=True)["free"]
                 self.raw.append(["big-cost", mem, cfg, c.runs, c.cpu_ms,
-                                 c.longest_ms, c.discarded])
-                say(f"  {mem} MiB {cfg:8s}: worker {c.runs} wake-ups, "
+                                 c.longest_ms, c.discarded, c.brief])
+                say(f"  {mem} MiB {cfg:8s}: worker {c.runs} wake-ups "
+                    f"({c.brief} brief), "
                     f"{c.cpu_ms:.1f} ms on a CPU (longest run "
                     f"{c.longest_ms:.1f} ms), host discarded "
                     f"{c.discarded >> 20} MiB")

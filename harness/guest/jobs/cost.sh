@@ -16,8 +16,10 @@
 # pr.mib MiB of tmpfs and traces pr.after seconds; "idle" then traces
 # pr.idle seconds in which nothing is freed on purpose. One "cost" line
 # per phase: worker runs started (every wake-up, also one that only finds
-# it must wait longer), on-CPU microseconds of the runs that ended, the
-# longest of them, and events lost to a full trace buffer.
+# it must wait longer), how many of the runs that ended were brief (under
+# 100 microseconds on a CPU: too short for a pass that reports anything),
+# on-CPU microseconds of the runs that ended, the longest of them, and
+# events lost to a full trace buffer.
 . /jobs/lib.sh
 fn=$(param fn)
 mib=$(param mib 1024)
@@ -66,6 +68,8 @@ runs_and_cpu() {
 			if (since[pid] >= 0)
 				cpu[pid] += ts - since[pid]
 			total += cpu[pid]
+			if (cpu[pid] < 100)
+				brief++
 			if (cpu[pid] > longest)
 				longest = cpu[pid]
 			on[pid] = 0
@@ -85,7 +89,10 @@ runs_and_cpu() {
 				since[next_] = ts
 		}
 	}
-	END { printf "runs=%d cpu_us=%d longest_us=%d\n", runs, total, longest }
+	END {
+		printf "runs=%d brief=%d cpu_us=%d longest_us=%d\n",
+		       runs, brief, total, longest
+	}
 	' $T/trace
 }
 
