@@ -15,7 +15,7 @@ mark_balloon
 compactor=$!
 mark "stress-start"
 page_reporting_stress --seconds 3600 --mib "$(param mib 256)" \
-	--seed "$(param seed 1)" --dir /tmp >/tmp/stress.out 2>/tmp/stress.err &
+	--seed "$(param seed 1)" >/tmp/stress.out 2>/tmp/stress.err &
 stress=$!
 wait_host stop
 kill -TERM $stress 2>/dev/null

@@ -21,7 +21,7 @@ counters() {
 }
 {
 	page_reporting_stress --seconds 100000 --mib "$(param mib 128)" \
-		--seed "$(param seed 1)" --dir /tmp --progress-sec 1 2>&1
+		--seed "$(param seed 1)" --progress-sec 1 2>&1
 	echo "stress-exit rc=$?"
 } | while read -r line; do
 	case $line in

@@ -7,7 +7,7 @@
 mark_balloon
 {
 	page_reporting_stress --seconds "$(param seconds 60)" \
-		--mib "$(param mib 256)" --seed "$(param seed 1)" --dir /tmp \
+		--mib "$(param mib 256)" --seed "$(param seed 1)" \
 		2>/tmp/stress.err
 	echo $? >/tmp/stress.rc
 } | while read -r line; do

@@ -7,7 +7,8 @@
  * with known contents while other memory is freed, reported and reused,
  * and checks every word it wrote:
  *
- * - live regions (anonymous, with and without THP, and tmpfs files) hold a
+ * - live regions (anonymous, with and without THP, and shmem files from
+ *   memfd_create(), which need no tmpfs mounted anywhere) hold a
  *   pattern in every 64-bit word, derived from (region id, generation,
  *   page index, word index): a zeroed page, a stale page and a page of
  *   another region each show up as a mismatch;
@@ -52,8 +53,8 @@
 #define MAX_REPORTS	20
 #define VIRTIO_BALLOON_F_REPORTING	5
 
-enum kind { ANON_THP, ANON_NOTHP, TMPFS, NR_KINDS };
-static const char * const kind_name[] = { "anon-thp", "anon", "tmpfs" };
+enum kind { ANON_THP, ANON_NOTHP, SHMEM, NR_KINDS };
+static const char * const kind_name[] = { "anon-thp", "anon", "shmem" };
 
 struct region {
 	uint64_t *mem;
@@ -61,14 +62,12 @@ struct region {
 	enum kind kind;
 	unsigned int id;
 	unsigned int gen;
-	char path[64];
 };
 
 static struct region regions[MAX_REGIONS];
 static unsigned int nr_regions, next_id;
 static size_t live_bytes, budget;
 static uint64_t churned, verified, mismatches, rng;
-static const char *dir = "/tmp";
 /* Set by the signal handler: a lock-free atomic, so async-signal-safe. */
 static int stop;
 
@@ -147,7 +146,7 @@ static void verify_zero(const struct region *r)
 		}
 }
 
-static int region_alloc(struct region *r, size_t len, enum kind kind)
+static void region_alloc(struct region *r, size_t len, enum kind kind)
 {
 	int fd;
 
@@ -155,20 +154,13 @@ static int region_alloc(struct region *r, size_t len, enum kind kind)
 	r->len = len;
 	r->kind = kind;
 	r->id = ++next_id;
-	if (kind == TMPFS) {
-		snprintf(r->path, sizeof(r->path), "%s/prs-%u", dir, r->id);
-		fd = open(r->path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	if (kind == SHMEM) {
+		/* The mapping holds the file: its pages go with munmap(). */
+		fd = memfd_create("page_reporting_stress", MFD_CLOEXEC);
 		if (fd < 0)
-			die(r->path);
-		if (ftruncate(fd, len)) {
-			/* A full tmpfs is not an error: try later. */
-			if (errno == ENOSPC) {
-				close(fd);
-				unlink(r->path);
-				return -1;
-			}
+			die("memfd_create");
+		if (ftruncate(fd, len))
 			die("ftruncate");
-		}
 		r->mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
 			      fd, 0);
 		close(fd);
@@ -178,13 +170,12 @@ static int region_alloc(struct region *r, size_t len, enum kind kind)
 	}
 	if (r->mem == MAP_FAILED)
 		die("mmap");
-	if (kind != TMPFS)
+	if (kind != SHMEM)
 		madvise(r->mem, len, kind == ANON_THP ? MADV_HUGEPAGE :
 						       MADV_NOHUGEPAGE);
 	verify_zero(r);
 	fill(r);
 	live_bytes += len;
-	return 0;
 }
 
 static void region_free(struct region *r)
@@ -192,8 +183,6 @@ static void region_free(struct region *r)
 	verify(r);
 	if (munmap(r->mem, r->len))
 		die("munmap");
-	if (r->kind == TMPFS && unlink(r->path))
-		die("unlink");
 	live_bytes -= r->len;
 	churned += r->len;
 }
@@ -213,9 +202,7 @@ static void fill_up(void)
 
 		if (live_bytes + len > budget)
 			break;
-		if (region_alloc(&regions[nr_regions], len, rnd() % NR_KINDS))
-			break;
-		nr_regions++;
+		region_alloc(&regions[nr_regions++], len, rnd() % NR_KINDS);
 	}
 }
 
@@ -273,7 +260,7 @@ static int reporting_device(void)
 static void print_usage(void)
 {
 	fprintf(stderr,
-		"usage: page_reporting_stress [--seconds N] [--mib M] [--seed S] [--dir D]\n"
+		"usage: page_reporting_stress [--seconds N] [--mib M] [--seed S]\n"
 		"       [--pause-ms P] [--progress-sec N] [--drain-every N] [--drain-ms M]\n"
 		"       [--self-test] [--require-reporting]\n");
 	exit(2);
@@ -285,7 +272,6 @@ int main(int argc, char **argv)
 		{ "seconds", required_argument, NULL, 't' },
 		{ "mib", required_argument, NULL, 'm' },
 		{ "seed", required_argument, NULL, 's' },
-		{ "dir", required_argument, NULL, 'd' },
 		{ "pause-ms", required_argument, NULL, 'p' },
 		{ "progress-sec", required_argument, NULL, 'g' },
 		{ "self-test", no_argument, NULL, 'x' },
@@ -310,9 +296,6 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			seed = strtoul(optarg, NULL, 10);
-			break;
-		case 'd':
-			dir = optarg;
 			break;
 		case 'p':
 			pause_ms = strtoul(optarg, NULL, 10);
@@ -346,8 +329,7 @@ int main(int argc, char **argv)
 	budget = mib * MIB;
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
-	printf("stress: seed=%lu mib=%lu seconds=%lu dir=%s\n", seed, mib,
-	       seconds, dir);
+	printf("stress: seed=%lu mib=%lu seconds=%lu\n", seed, mib, seconds);
 
 	t0 = now();
 	last = t0;
