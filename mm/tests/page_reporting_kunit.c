@@ -1632,6 +1632,45 @@ static void prt_test_order_above_isolated(struct kunit *test)
 }
 
 /*
+ * Isolating a pageblock inside a larger free block splits that block, and
+ * undoing the isolation merges the pieces again: nothing is freed either
+ * time, so nothing is marked, and a block that was reported is not
+ * reported again.
+ */
+static void prt_test_isolate_split_not_marked(struct kunit *test)
+{
+#ifdef CONFIG_MEMORY_ISOLATION
+	unsigned int order = pageblock_order + 1;
+	unsigned long pfn, half = pageblock_nr_pages;
+	struct page *page;
+
+	if (order > MAX_PAGE_ORDER)
+		kunit_skip(test, "pageblock_order %u is MAX_PAGE_ORDER",
+			   pageblock_order);
+	page = prt_alloc_or_skip(test, order);
+	pfn = page_to_pfn(page);
+	prt_free(page, order);
+	KUNIT_ASSERT_TRUE(test, prt_settle());
+	KUNIT_ASSERT_EQ(test, prt_times_reported(pfn), 1U);
+	prt_forget();
+
+	if (start_isolate_page_range(pfn + half, pfn + 2 * half,
+				     MIGRATE_MOVABLE, 0, GFP_KERNEL))
+		kunit_skip(test, "could not isolate the pageblock");
+	KUNIT_EXPECT_FALSE(test, prt_marked(pfn));
+	KUNIT_EXPECT_FALSE(test, prt_marked(pfn + half));
+	undo_isolate_page_range(pfn + half, pfn + 2 * half, MIGRATE_MOVABLE);
+	KUNIT_EXPECT_FALSE(test, prt_marked(pfn));
+	KUNIT_EXPECT_FALSE(test, prt_marked(pfn + half));
+	KUNIT_EXPECT_TRUE(test, prt_settle());
+	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn), 0U);
+	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn + half), 0U);
+#else
+	kunit_skip(test, "no CONFIG_MEMORY_ISOLATION: nothing isolates pageblocks");
+#endif
+}
+
+/*
  * A reporting order between 0 and the tracked order: a free block of that
  * order inside a tracked block is reported as one entry, smaller ones are
  * not. A single free page before it, at the start of the tracked block,
@@ -1959,6 +1998,7 @@ static struct kunit_case page_reporting_test_cases[] = {
 	KUNIT_CASE(prt_test_order_above),
 	KUNIT_CASE(prt_test_unit_probation),
 	KUNIT_CASE(prt_test_order_above_isolated),
+	KUNIT_CASE(prt_test_isolate_split_not_marked),
 	KUNIT_CASE(prt_test_order_lowered),
 	KUNIT_CASE(prt_test_seed_during_pass),
 	KUNIT_CASE(prt_test_order_raised_by_driver),
