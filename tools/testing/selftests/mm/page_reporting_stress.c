@@ -32,7 +32,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <glob.h>
 #include <signal.h>
@@ -52,6 +51,9 @@
 #define MAX_REGIONS	256
 #define MAX_REPORTS	20
 #define VIRTIO_BALLOON_F_REPORTING	5
+#ifndef MFD_NOEXEC_SEAL
+#define MFD_NOEXEC_SEAL		0x0008U
+#endif
 
 enum kind { ANON_THP, ANON_NOTHP, SHMEM, NR_KINDS };
 static const char * const kind_name[] = { "anon-thp", "anon", "shmem" };
@@ -155,8 +157,15 @@ static void region_alloc(struct region *r, size_t len, enum kind kind)
 	r->kind = kind;
 	r->id = ++next_id;
 	if (kind == SHMEM) {
-		/* The mapping holds the file: its pages go with munmap(). */
-		fd = memfd_create("page_reporting_stress", MFD_CLOEXEC);
+		/*
+		 * The mapping holds the file: its pages go with munmap().
+		 * MFD_NOEXEC_SEAL, which vm.memfd_noexec=2 requires, is
+		 * unknown before 6.3.
+		 */
+		fd = memfd_create("page_reporting_stress",
+				  MFD_CLOEXEC | MFD_NOEXEC_SEAL);
+		if (fd < 0 && errno == EINVAL)
+			fd = memfd_create("page_reporting_stress", MFD_CLOEXEC);
 		if (fd < 0)
 			die("memfd_create");
 		if (ftruncate(fd, len))
