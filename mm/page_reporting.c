@@ -1752,8 +1752,14 @@ static void page_reporting_process(struct work_struct *work)
 	}
 	atomic_set(&prdev->state, PAGE_REPORTING_REQUESTED);
 	WRITE_ONCE(eng->requested_at, jiffies);
-	queue_delayed_work(system_freezable_wq, &prdev->work,
-			   reporting_backed_off(eng, delay));
+	/*
+	 * Not queue_delayed_work(): a run queued for first-pick units starts
+	 * IDLE, and a free before it went ACTIVE queued it again for that
+	 * free's quiet time, which may end before the probation this pass
+	 * started. Frees do not queue us in the REQUESTED state.
+	 */
+	mod_delayed_work(system_freezable_wq, &prdev->work,
+			 reporting_backed_off(eng, delay));
 }
 
 /*
