@@ -448,8 +448,9 @@ static bool reporting_summarize_all(void)
 /*
  * State of the registered device's engine. Only the worker writes it once
  * the device is published, but for @requested_at and @last_mark, which
- * reporting_request() writes as well, and @seed_seq, which
- * reporting_set_mark_order() bumps.
+ * reporting_request() writes as well, @seed_seq, which
+ * reporting_set_mark_order() bumps, and @probation_ended, which frees
+ * count.
  */
 struct reporting_engine {
 	struct scatterlist sgl[PAGE_REPORTING_CAPACITY];
@@ -468,8 +469,6 @@ struct reporting_engine {
 	 */
 	unsigned int seed_seq;
 	unsigned int seen_seq;
-	/* blocks the last pass put on probation */
-	unsigned long candidates;
 	/* jiffies from which a pass looks at first-pick units again */
 	unsigned long first_pick_at;
 	/*
@@ -479,6 +478,14 @@ struct reporting_engine {
 	 * pass.
 	 */
 	unsigned long last_mark ____cacheline_aligned_in_smp;
+	/*
+	 * Tracked blocks whose probation a free ended: allocated and freed
+	 * again between the pass that put them on probation and the one
+	 * that would have reported them. Churn, which the free path counts
+	 * in reporting_mark_blocks(): on the line of @last_mark, which
+	 * frees store too.
+	 */
+	atomic_t probation_ended;
 };
 
 /*
@@ -558,6 +565,7 @@ static void reporting_mark_blocks(unsigned long pfn, unsigned long nr)
 		}
 		if (test_bit(bit, probation)) {
 			clear_bit(bit, probation);
+			atomic_inc(&reporting_engine.probation_ended);
 			clear_bit(bit, first_pick);
 		}
 	}
@@ -751,25 +759,6 @@ static bool reporting_block_ready(unsigned long pfn, unsigned int order,
 }
 
 /*
- * How many units of 1 << @uorder pages in the free block of 1 << @order
- * pages at @pfn (within one section) have a tracked block marked?
- */
-static unsigned long reporting_marked_units(unsigned long pfn,
-					    unsigned int order,
-					    unsigned int uorder)
-{
-	unsigned long *map = reporting_section_map(pfn);
-	unsigned long bit = reporting_section_bit(pfn);
-	unsigned long end = bit + (1UL << (order - PR_TRACK_ORDER));
-	unsigned long step = 1UL << (uorder - PR_TRACK_ORDER), n = 0;
-
-	for (; bit < end; bit += step)
-		if (find_next_bit(map, bit + step, bit) < bit + step)
-			n++;
-	return n;
-}
-
-/*
  * Put the marked tracked blocks on probation (@probate; on first-pick
  * probation as well with @first_pick), or clear all bits of every tracked
  * block, in the 1 << @order pages at @pfn (at least a tracked block) that
@@ -837,14 +826,11 @@ struct reporting_pass {
 	unsigned long skipped;		/* of those, no longer free */
 	unsigned int batches;		/* reports made in this pass */
 	unsigned long candidates;	/* units first seen free: next pass */
-	unsigned long taken;		/* units put into a batch */
-	unsigned long kept;		/* units ready, left marked */
 	unsigned long first_pick_left;	/* first-pick units left marked */
 	unsigned int locked_work;	/* pages looked at under the lock */
 	bool first_pick;		/* looks at first-pick units */
 	bool zone_low;			/* batch zone too low to report */
 	bool deferred;			/* marks left in this section */
-	bool blocked;			/* marks it could not judge */
 	bool retry;			/* ... that no free brings back */
 	bool walked_all;		/* the scan reached the last section */
 	unsigned long resume_sec;	/* after a batch: where to go on, */
@@ -1053,9 +1039,7 @@ static bool reporting_isolate_within(struct reporting_pass *p,
 		p->deferred = true;
 		return p->nents < p->capacity;
 	}
-	if (found)
-		p->taken++;
-	else
+	if (!found)
 		p->skipped++;
 	reporting_clear_unit(p->zone, pfn, PR_TRACK_ORDER);
 	return p->nents < p->capacity;
@@ -1095,7 +1079,6 @@ static bool reporting_isolate(struct reporting_pass *p, unsigned long pfn)
 		 */
 		p->deferred = true;
 		p->retry = true;
-		p->blocked = true;
 		return true;
 	}
 	if (!head && p->order < PR_TRACK_ORDER)
@@ -1126,7 +1109,6 @@ static bool reporting_isolate(struct reporting_pass *p, unsigned long pfn)
 	if (is_migrate_isolate(get_pageblock_migratetype(head))) {
 		p->deferred = true;
 		p->retry = true;
-		p->blocked = true;
 		return true;
 	}
 
@@ -1157,25 +1139,19 @@ static bool reporting_isolate(struct reporting_pass *p, unsigned long pfn)
 		 * when the pass reaches it, and counted then.
 		 */
 		p->deferred = true;
-		p->kept++;
 		return true;
 	}
 
 	if (!reporting_zone_ok(p, p->zone, order)) {
 		p->deferred = true;
-		p->kept++;
 		return true;
 	}
 
 	if (!reporting_isolate_block(p, head, order)) {
 		p->zone_low = true;
 		p->deferred = true;
-		p->kept++;
 		return true;
 	}
-	/* The units that were candidates: the marked ones. */
-	if (!first_pick)
-		p->taken += reporting_marked_units(head_pfn, order, uorder);
 	reporting_clear_unit(p->zone, head_pfn, order);
 	reporting_take(p, head, order);
 	return p->nents < p->capacity;
@@ -1479,7 +1455,6 @@ static bool reporting_scan(struct reporting_pass *p)
 	/* Fully ordered: pairs with the barrier in reporting_mark_blocks(). */
 	if (test_and_clear_bit(0, &reporting_unsummarized) &&
 	    !reporting_summarize_all()) {
-		p->blocked = true;
 		p->retry = true;
 	}
 	for (;;) {
@@ -1581,7 +1556,7 @@ static void page_reporting_process(struct work_struct *work)
 		container_of(d_work, struct page_reporting_dev_info, work);
 	struct reporting_engine *eng = &reporting_engine;
 	unsigned long now = jiffies, quiet, deadline, wait = 0;
-	unsigned long realloc, recent, lost, delay, interval;
+	unsigned long realloc, recent, refreed, delay, interval;
 	struct reporting_pass p = { .prdev = prdev, .eng = eng,
 				    .resume_sec = ULONG_MAX };
 	unsigned int seed_seq;
@@ -1639,6 +1614,8 @@ static void page_reporting_process(struct work_struct *work)
 	/* First: it empties the sample if its window is over. */
 	realloc = reporting_count_reallocated(eng);
 	recent = eng->nr_recent;
+	/* Units freed again while on probation, since the last pass. */
+	refreed = atomic_xchg(&eng->probation_ended, 0);
 	reporting_stat_add(&reporting_stats.reported_reallocated, realloc);
 	eng->nr_recent = 0;
 
@@ -1670,20 +1647,6 @@ static void page_reporting_process(struct work_struct *work)
 
 	reporting_stat_add(&reporting_stats.passes, 1);
 	/*
-	 * Units put on probation by the previous pass that this pass
-	 * neither took, nor found allocated, nor found ready and left (a
-	 * zone at its watermark, a larger free block not ready yet) were
-	 * allocated and freed again in between (a free ended their
-	 * probation, and this pass put them on it again): churn too. Only
-	 * when the pass judged every marked unit: one that stopped early,
-	 * failed, or met an isolated pageblock cannot tell.
-	 */
-	lost = 0;
-	if (p.walked_all && !p.err && !p.blocked &&
-	    eng->candidates > p.taken + p.skipped + p.kept)
-		lost = eng->candidates - p.taken - p.skipped - p.kept;
-	eng->candidates = p.candidates;
-	/*
 	 * Marks of memory that was never free are not churn, until a pass
 	 * that started after every block was marked has walked them all.
 	 */
@@ -1694,7 +1657,7 @@ static void page_reporting_process(struct work_struct *work)
 	} else {
 		reporting_stat_add(&reporting_stats.skipped_reallocated,
 				   p.skipped);
-		reporting_adjust_backoff(eng, p.skipped + realloc + lost,
+		reporting_adjust_backoff(eng, p.skipped + realloc + refreed,
 					 p.examined + recent);
 	}
 

@@ -679,6 +679,57 @@ static void prt_test_skip_reallocated(struct kunit *test)
 }
 
 /*
+ * A free into a unit on probation ends its probation and counts as churn:
+ * the unit was allocated and freed again in between. Both units of a
+ * MAX_PAGE_ORDER block churn that way: the pass after looks at them (and
+ * at whatever else the guest freed meanwhile, which cannot be six more
+ * units at boot) and backs off.
+ */
+static void prt_test_probation_refreed(struct kunit *test)
+{
+	unsigned long half = 1UL << PR_TRACK_ORDER, pfn;
+	struct page *page;
+	struct zone *zone;
+	unsigned int backoff;
+	int ended;
+
+	if (PR_TRACK_ORDER >= MAX_PAGE_ORDER)
+		kunit_skip(test, "a free tracked block is MAX_PAGE_ORDER here");
+	page = prt_alloc_or_skip(test, MAX_PAGE_ORDER);
+	pfn = page_to_pfn(page);
+	zone = page_zone(page);
+
+	prt_hold_off();
+	prt_free(page, MAX_PAGE_ORDER);
+	prt_one_pass(false);
+	KUNIT_ASSERT_TRUE(test, prt_on_probation(pfn));
+	KUNIT_ASSERT_TRUE(test, prt_on_probation(pfn + half));
+	backoff = READ_ONCE(reporting_engine.backoff);
+
+	/* What the free path does when a page of each unit comes back. */
+	ended = atomic_read(&reporting_engine.probation_ended);
+	spin_lock_irq(&zone->lock);
+	__page_reporting_notify_free(pfn, 0);
+	__page_reporting_notify_free(pfn + half, 0);
+	spin_unlock_irq(&zone->lock);
+	KUNIT_EXPECT_EQ(test, atomic_read(&reporting_engine.probation_ended),
+			ended + 2);
+	KUNIT_EXPECT_FALSE(test, prt_on_probation(pfn));
+	KUNIT_EXPECT_FALSE(test, prt_on_probation(pfn + half));
+	KUNIT_EXPECT_TRUE(test, prt_marked(pfn));
+	KUNIT_EXPECT_TRUE(test, prt_marked(pfn + half));
+
+	prt_one_pass(false);
+	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn), 0U);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(reporting_engine.backoff),
+			min(backoff * 4, PR_BACKOFF_MAX));
+
+	page_reporting_delay_ms = 0;
+	prt_settle();
+	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn), 1U);
+}
+
+/*
  * While blocks are out the zone's free count is lower by exactly them;
  * once they are back it is what it was. The count is the whole zone's,
  * and the rest of the guest allocates and frees meanwhile (a task's
@@ -2004,6 +2055,7 @@ static struct kunit_case page_reporting_test_cases[] = {
 	KUNIT_CASE(prt_test_first_pick),
 	KUNIT_CASE(prt_test_first_pick_after_split),
 	KUNIT_CASE(prt_test_skip_reallocated),
+	KUNIT_CASE(prt_test_probation_refreed),
 	KUNIT_CASE(prt_test_counts_restored),
 	KUNIT_CASE(prt_test_report_error),
 	KUNIT_CASE(prt_test_report_withheld),
