@@ -690,7 +690,7 @@ static void prt_test_probation_refreed(struct kunit *test)
 	unsigned long half = 1UL << PR_TRACK_ORDER, pfn;
 	struct page *page;
 	struct zone *zone;
-	unsigned int backoff;
+	unsigned int backoff, after;
 	int ended;
 
 	if (PR_TRACK_ORDER >= MAX_PAGE_ORDER)
@@ -721,8 +721,8 @@ static void prt_test_probation_refreed(struct kunit *test)
 
 	prt_one_pass(false);
 	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn), 0U);
-	KUNIT_EXPECT_EQ(test, READ_ONCE(reporting_engine.backoff),
-			min(backoff * 4, PR_BACKOFF_MAX));
+	after = READ_ONCE(reporting_engine.backoff);
+	KUNIT_EXPECT_EQ(test, after, min(backoff * 4, PR_BACKOFF_MAX));
 
 	page_reporting_delay_ms = 0;
 	prt_settle();
