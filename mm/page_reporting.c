@@ -565,8 +565,16 @@ static void reporting_mark_blocks(unsigned long pfn, unsigned long nr)
 		}
 		if (test_bit(bit, probation)) {
 			clear_bit(bit, probation);
-			atomic_inc(&reporting_engine.probation_ended);
-			clear_bit(bit, first_pick);
+			/*
+			 * Churn, which the back-off counts, unless it ends a
+			 * first-pick probation: that one is long because such
+			 * units churn, and most passes leave first-pick units
+			 * out of what they count as looked at.
+			 */
+			if (test_bit(bit, first_pick))
+				clear_bit(bit, first_pick);
+			else
+				atomic_inc(&reporting_engine.probation_ended);
 		}
 	}
 	/*
@@ -1622,12 +1630,16 @@ static void page_reporting_process(struct work_struct *work)
 	p.capacity = min(READ_ONCE(page_reporting_capacity),
 			 prdev->capacity ?: PAGE_REPORTING_CAPACITY);
 	/*
-	 * Due: a first-pick pass, and the next one not before the interval.
-	 * A deadline further away than that is stale (the knob was lowered,
-	 * or jiffies went round past it while the guest was idle).
+	 * Due: a first-pick pass, and the next one not before the interval
+	 * (nor before the quiet time, see below). A deadline further away
+	 * than either can be is stale (a knob was lowered, or jiffies went
+	 * round past it while the guest was idle).
 	 */
 	interval = msecs_to_jiffies(READ_ONCE(page_reporting_first_pick_ms));
-	if (time_after(eng->first_pick_at, now + interval))
+	delay = max(msecs_to_jiffies(READ_ONCE(page_reporting_delay_ms)),
+		    PR_BACKOFF_SPAN *
+		    msecs_to_jiffies(READ_ONCE(page_reporting_max_delay_ms)));
+	if (time_after(eng->first_pick_at, now + max(interval, delay)))
 		eng->first_pick_at = now;
 	p.first_pick = !time_before(now, eng->first_pick_at);
 	if (p.first_pick)
@@ -1641,6 +1653,8 @@ static void page_reporting_process(struct work_struct *work)
 	}
 	eng->recent_when = jiffies;
 	eng->recent_order = min_t(unsigned int, p.order, PR_TRACK_ORDER);
+	/* Counted in tracked blocks; the rest of the pass counts units. */
+	refreed = DIV_ROUND_UP(refreed, 1UL << (p.unit_order - PR_TRACK_ORDER));
 	/* Unregistering: no statistics of an unfinished pass, no requeue. */
 	if (reporting_dev_gone(&p))
 		return;
@@ -1660,6 +1674,17 @@ static void page_reporting_process(struct work_struct *work)
 		reporting_adjust_backoff(eng, p.skipped + realloc + refreed,
 					 p.examined + recent);
 	}
+
+	/*
+	 * Units this pass put on first-pick probation keep it for the quiet
+	 * time at least, as every unit does, however the next run comes: a
+	 * free before this run went ACTIVE may have queued one for its own
+	 * quiet time, which the IDLE requeue below leaves as it is.
+	 */
+	delay = msecs_to_jiffies(READ_ONCE(page_reporting_delay_ms));
+	delay = reporting_backed_off(eng, delay);
+	if (p.first_pick && time_before(eng->first_pick_at, jiffies + delay))
+		eng->first_pick_at = jiffies + delay;
 
 	/*
 	 * Frees during the pass moved the state back to REQUESTED: start
