@@ -482,7 +482,7 @@ class Bench:
                  f"off/upstream/ours; discards counted on the host")
             res = {c: [] for c in CONFIGS}
             for rep in range(reps):
-                for cfg in CONFIGS:
+                for cfg in _rotated(CONFIGS, rep):
                     r = run_pf(self.kernels, self.initrd, cfg, thp, seconds,
                                mem)
                     res[cfg].append(r)
@@ -588,7 +588,7 @@ class Bench:
         note for the line."""
         res = {c: [] for c in cfgs}
         for rep in range(reps):
-            for cfg in cfgs:
+            for cfg in _rotated(cfgs, rep):
                 r = run(cfg, rep)
                 res[cfg].append(r)
                 cols, note = extra(r) if extra else ([], "")
@@ -632,7 +632,7 @@ class Bench:
              f"20 s, then 60 s idle; {reps} rounds of upstream/ours")
         res = {c: [] for c in ("upstream", "ours")}
         for rep in range(reps):
-            for cfg in res:
+            for cfg in _rotated(res, rep):
                 r = run_cost(self.kernels, self.initrd, cfg, mem)
                 res[cfg].append(r)
                 f, i = r["free"], r["idle"]
@@ -672,7 +672,7 @@ class Bench:
              f"off/upstream/ours; discards counted on the host")
         res = {c: [] for c in CONFIGS}
         for rep in range(self.reps):
-            for cfg in CONFIGS:
+            for cfg in _rotated(CONFIGS, rep):
                 r = run_procs(self.kernels, self.initrd, cfg, mem)
                 res[cfg].append(r)
                 d = r.discards
@@ -719,7 +719,7 @@ class Bench:
              f"{'/'.join(cfgs)}")
         res = {c: [] for c in cfgs}
         for rep in range(self.reps):
-            for cfg in cfgs:
+            for cfg in _rotated(cfgs, rep):
                 r = run_irqsoff(kernels, self.initrd, cfg, mem)
                 res[cfg].append(r)
                 self.raw.append(["irqsoff", mem, cfg, rep, r.own_us,
@@ -936,6 +936,16 @@ def main(kernels, initrd, base_version, quick=False, only=None):
         raise HarnessError(f"benchmark workloads failed: {', '.join(failed)}"
                            f" (the README's table was left as it was)")
     return table
+
+
+def _rotated(cfgs, rep):
+    """The configurations of round @rep, rotated by the round: none of
+    them runs first (or last) in every round, so that what one run leaves
+    on the host (its page cache, free or fragmented memory) does not
+    favour one configuration throughout."""
+    cfgs = list(cfgs)
+    k = rep % len(cfgs)
+    return cfgs[k:] + cfgs[:k]
 
 
 def pivot(rows):

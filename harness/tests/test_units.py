@@ -716,9 +716,9 @@ class BenchAgainstTest(unittest.TestCase):
 
 class BenchInterleavedTest(unittest.TestCase):
     def test_rounds_interleave_and_rows(self):
-        """Round after round, every configuration once per round; one raw
-        row per run with the key, the configuration, the round and the
-        extra columns."""
+        """Round after round, every configuration once per round, the
+        order rotated by the round; one raw row per run with the key, the
+        configuration, the round and the extra columns."""
         b = bench.Bench({}, "", quick=True, only=None)
         seen = []
 
@@ -730,10 +730,18 @@ class BenchInterleavedTest(unittest.TestCase):
                                   returned_mib=95, rss_idle_mib=7)
         res = b.interleaved("w", ("a", "b"), 2, run, key=["k", 1],
                             extra=lambda r: ([r.rss_idle_mib], "; note"))
-        self.assertEqual(seen, [("a", 0), ("b", 0), ("a", 1), ("b", 1)])
+        self.assertEqual(seen, [("a", 0), ("b", 0), ("b", 1), ("a", 1)])
         self.assertEqual(len(res["a"]), 2)
         self.assertEqual(res["a"][0].pct, 95.0)
         self.assertEqual(b.raw[1], ["w", "k", 1, "b", 0, 0.5, 0.9, 100, 95, 7])
+
+    def test_rotated(self):
+        """No configuration runs first in every round."""
+        self.assertEqual(bench._rotated(("off", "up", "ours"), 0),
+                         ["off", "up", "ours"])
+        self.assertEqual(bench._rotated(("off", "up", "ours"), 1),
+                         ["up", "ours", "off"])
+        self.assertEqual(bench._rotated({"a": 1, "b": 2}, 3), ["b", "a"])
 
 
 class DiscardT90Test(unittest.TestCase):
