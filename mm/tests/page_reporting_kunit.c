@@ -680,17 +680,19 @@ static void prt_test_skip_reallocated(struct kunit *test)
 
 /*
  * A free into a unit on probation ends its probation and counts as churn:
- * the unit was allocated and freed again in between. Both units of a
- * MAX_PAGE_ORDER block churn that way: the pass after looks at them (and
- * at whatever else the guest freed meanwhile, which cannot be six more
- * units at boot) and backs off.
+ * the unit was allocated and freed again in between. Every unit of a
+ * MAX_PAGE_ORDER block churns that way: the pass after looks at them (and
+ * at whatever else the guest freed meanwhile, at boot far less than three
+ * times as many) and backs off.
  */
 static void prt_test_probation_refreed(struct kunit *test)
 {
-	unsigned long half = 1UL << PR_TRACK_ORDER, pfn;
+	unsigned long unit = 1UL << PR_TRACK_ORDER, pfn, i;
+	unsigned long end = 1UL << MAX_PAGE_ORDER;
+	unsigned int backoff, after;
 	struct page *page;
 	struct zone *zone;
-	unsigned int backoff, after;
+	bool all = true;
 	int ended;
 
 	if (PR_TRACK_ORDER >= MAX_PAGE_ORDER)
@@ -702,7 +704,9 @@ static void prt_test_probation_refreed(struct kunit *test)
 	prt_hold_off();
 	prt_free(page, MAX_PAGE_ORDER);
 	prt_one_pass(false);
-	if (!prt_on_probation(pfn) || !prt_on_probation(pfn + half)) {
+	for (i = 0; i < end; i += unit)
+		all &= prt_on_probation(pfn + i);
+	if (!all) {
 		/* Allocated again before the pass came. */
 		page_reporting_delay_ms = 0;
 		prt_settle();
@@ -713,16 +717,16 @@ static void prt_test_probation_refreed(struct kunit *test)
 	/* What the free path does when a page of each unit comes back. */
 	ended = atomic_read(&reporting_engine.probation_ended);
 	spin_lock_irq(&zone->lock);
-	__page_reporting_notify_free(pfn, 0);
-	__page_reporting_notify_free(pfn + half, 0);
+	for (i = 0; i < end; i += unit)
+		__page_reporting_notify_free(pfn + i, 0);
 	spin_unlock_irq(&zone->lock);
 	/* Frees elsewhere may end other units' probation meanwhile. */
 	KUNIT_EXPECT_GE(test, atomic_read(&reporting_engine.probation_ended),
-			ended + 2);
-	KUNIT_EXPECT_FALSE(test, prt_on_probation(pfn));
-	KUNIT_EXPECT_FALSE(test, prt_on_probation(pfn + half));
-	KUNIT_EXPECT_TRUE(test, prt_marked(pfn));
-	KUNIT_EXPECT_TRUE(test, prt_marked(pfn + half));
+			ended + (int)(end / unit));
+	for (i = 0; i < end; i += unit) {
+		KUNIT_EXPECT_FALSE(test, prt_on_probation(pfn + i));
+		KUNIT_EXPECT_TRUE(test, prt_marked(pfn + i));
+	}
 
 	prt_one_pass(false);
 	KUNIT_EXPECT_EQ(test, prt_times_reported(pfn), 0U);
