@@ -1622,7 +1622,7 @@ static void page_reporting_process(struct work_struct *work)
 	/* First: it empties the sample if its window is over. */
 	realloc = reporting_count_reallocated(eng);
 	recent = eng->nr_recent;
-	/* Units freed again while on probation, since the last pass. */
+	/* Tracked blocks freed again on probation since the last pass. */
 	refreed = atomic_xchg(&eng->probation_ended, 0);
 	reporting_stat_add(&reporting_stats.reported_reallocated, realloc);
 	eng->nr_recent = 0;
