@@ -1682,9 +1682,9 @@ static void page_reporting_process(struct work_struct *work)
 	 * quiet time, which the IDLE requeue below leaves as it is.
 	 */
 	delay = msecs_to_jiffies(READ_ONCE(page_reporting_delay_ms));
-	delay = reporting_backed_off(eng, delay);
-	if (p.first_pick && time_before(eng->first_pick_at, jiffies + delay))
-		eng->first_pick_at = jiffies + delay;
+	wait = reporting_backed_off(eng, delay);
+	if (p.first_pick && time_before(eng->first_pick_at, jiffies + wait))
+		eng->first_pick_at = jiffies + wait;
 
 	/*
 	 * Frees during the pass moved the state back to REQUESTED: start
@@ -1693,7 +1693,6 @@ static void page_reporting_process(struct work_struct *work)
 	 */
 	state = atomic_cmpxchg(&prdev->state, PAGE_REPORTING_ACTIVE,
 			       PAGE_REPORTING_IDLE);
-	delay = msecs_to_jiffies(READ_ONCE(page_reporting_delay_ms));
 	if (state != PAGE_REPORTING_REQUESTED && !p.err && !p.candidates &&
 	    p.batches < PR_PASS_BATCHES && !p.retry) {
 		/*
