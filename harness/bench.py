@@ -27,9 +27,10 @@ Workloads:
                 512 MiB freed in a 1536 MiB guest; both kernels are built
                 from the same arm64 configuration (buildcheck.arm64)
   cost       9. the reporting worker's time on a CPU per GiB the host
-                discarded, after a 1 GiB free, and its runs and CPU time
-                over 60 s of an idle guest after that (guest trace events,
-                the same for both engines: harness/guest/jobs/cost.sh)
+                discarded, after a 1 GiB free, its runs and CPU time
+                over 60 s of an idle guest after that, and over 20 s of
+                the page-fault loop of 3 (guest trace events, the same
+                for both engines: harness/guest/jobs/cost.sh)
   procs     10. a build's processes coming and going (pr-procs: 200
                 processes, 2 at a time, each touching 4-255 MiB and
                 exiting): its run time, and the host's discards during it
@@ -70,6 +71,8 @@ WORKLOADS = ("return", "footprint", "pf", "churn", "tracking", "scaling",
              "order0", "arm64", "cost", "procs", "big", "irqsoff")
 ORDER0 = "page_reporting.page_reporting_order=0"
 FOOTPRINT_S = 30
+# Seconds of the page-fault loop in the worker-cost runs (workload 9).
+COST_CHURN_S = 20
 
 
 def _median_spread(values, fmt="{:.2f}"):
@@ -198,17 +201,19 @@ def _symbol_address(bz, name):
 
 
 def run_cost(kernels, initrd, cfg, mem_mib, mib=1024, after=20, idle=60,
-             lazy_ram=False):
+             churn=0, lazy_ram=False):
     """cost.sh in a guest: the phases "free" (@mib MiB of tmpfs freed,
-    traced @after s) and "idle" (@idle s). Returns {phase: Cost}."""
+    traced @after s), "idle" (@idle s) and, if @churn, "churn" (the
+    page-fault loop for @churn s). Returns {phase: Cost}."""
     variant, reporting = CONFIGS[cfg]
     name = f"bench-cost-{cfg}"
     trace = os.path.join(run_dir(name), "discard-trace.log")
     fn = _symbol_address(kernels[variant], "page_reporting_process")
     vm = VM(name, kernels[variant], initrd, job="cost", mem_mib=mem_mib,
-            reporting=reporting, timeout=after + idle + 600,
+            reporting=reporting, timeout=after + idle + churn + 600,
             lazy_ram=lazy_ram,
-            params={"fn": fn, "mib": mib, "after": after, "idle": idle},
+            params={"fn": fn, "mib": mib, "after": after, "idle": idle,
+                    "churn": churn},
             qemu_args=churn.qemu_args(trace))
     rc, watcher, _ = _run_watched(vm, trace)
     if rc:
@@ -228,7 +233,7 @@ def run_cost(kernels, initrd, cfg, mem_mib, mib=1024, after=20, idle=60,
                           c.num("cpu_us") / 1000,
                           c.num("longest_us") / 1000,
                           watcher.between(start[0], end[0]).bytes)
-    if set(out) != {"free", "idle"}:
+    if set(out) != {"free", "idle"} | ({"churn"} if churn else set()):
         raise HarnessError(f"cost: phases {sorted(out)}; see {vm.dir}")
     return out
 
@@ -625,27 +630,33 @@ class Bench:
                  f"({t.bytes} bytes)")
 
     # 9
-    def cost(self, mem):
+    def cost(self, mem, churn=COST_CHURN_S):
         # Each run idles a minute: fewer rounds than the others.
         reps = min(3, self.reps)
         step(f"worker cost: 1 GiB tmpfs freed in a {mem} MiB guest, traced "
-             f"20 s, then 60 s idle; {reps} rounds of upstream/ours")
+             f"20 s, then 60 s idle, then {churn} s of the page-fault loop "
+             f"(THP on); {reps} rounds of upstream/ours")
         res = {c: [] for c in ("upstream", "ours")}
         for rep in range(reps):
             for cfg in _rotated(res, rep):
-                r = run_cost(self.kernels, self.initrd, cfg, mem)
+                r = run_cost(self.kernels, self.initrd, cfg, mem,
+                             churn=churn)
                 res[cfg].append(r)
-                f, i = r["free"], r["idle"]
+                f, i, c = r["free"], r["idle"], r["churn"]
                 self.raw.append(["cost", mem, cfg, rep, f.runs, f.cpu_ms,
                                  f.longest_ms, f.discarded, i.runs,
                                  i.cpu_ms, i.longest_ms, i.discarded,
-                                 f.brief])
+                                 f.brief, c.runs, c.brief, c.cpu_ms,
+                                 c.longest_ms, c.discarded])
                 say(f"  round {rep + 1} {cfg:8s}: free: {f.runs} wake-ups "
                     f"({f.brief} brief), "
                     f"{f.cpu_ms:.1f} ms on a CPU (longest run "
                     f"{f.longest_ms:.1f} ms), host discarded "
                     f"{f.discarded >> 20} MiB; idle 60 s: {i.runs} wake-ups, "
-                    f"{i.cpu_ms:.1f} ms")
+                    f"{i.cpu_ms:.1f} ms; page-fault loop {churn} s: "
+                    f"{c.runs} wake-ups ({c.brief} brief), "
+                    f"{c.cpu_ms:.1f} ms, host discarded "
+                    f"{c.discarded >> 20} MiB")
         for cfg, rs in res.items():
             self.row("worker ms on a CPU per GiB discarded (1 GiB freed)",
                      cfg, _median_spread(
@@ -664,6 +675,17 @@ class Bench:
             self.row("idle guest, 60 s after that: worker ms on a CPU", cfg,
                      _median_spread([r["idle"].cpu_ms for r in rs],
                                     "{:.1f}"))
+            what = f"page-fault loop, THP on, {churn} s (and 2 s after)"
+            self.row(f"{what}: worker wake-ups", cfg, _median_spread(
+                [r["churn"].runs for r in rs], "{:.0f}"))
+            self.row(f"{what}: of those, brief ones", cfg, _median_spread(
+                [r["churn"].brief for r in rs], "{:.0f}"))
+            self.row(f"{what}: worker ms on a CPU", cfg, _median_spread(
+                [r["churn"].cpu_ms for r in rs], "{:.1f}"))
+            # The loop keeps both vCPUs busy: what the worker took of them.
+            self.row(f"{what}: worker's share of the loop's 2 vCPUs", cfg,
+                     _median_spread([r["churn"].cpu_ms / (2 * churn * 1000)
+                                     for r in rs], "{:.5f}"))
 
     # 10
     def procs(self, mem):

@@ -12,9 +12,13 @@
 # same for both engines.
 #
 # The host sends "go" once the report of the memory free at boot is over.
-# Two phases follow, each traced on its own: "free" writes and deletes
+# Phases follow, each traced on its own: "free" writes and deletes
 # pr.mib MiB of tmpfs and traces pr.after seconds; "idle" then traces
-# pr.idle seconds in which nothing is freed on purpose. One "cost" line
+# pr.idle seconds in which nothing is freed on purpose; with pr.churn=S,
+# "churn" runs page_fault_loop (2 threads, 128 MiB each, THP) for S
+# seconds and traces 2 more, what the worker takes from a guest that
+# allocates and frees all the time (its "pf" line is marked as
+# "cost-pf"). One "cost" line
 # per phase: worker runs started (every wake-up, also one that only finds
 # it must wait longer), how many of the runs that ended were brief (under
 # 100 microseconds on a CPU: too short for a pass that reports anything),
@@ -25,6 +29,7 @@ fn=$(param fn)
 mib=$(param mib 1024)
 after=$(param after 20)
 idle=$(param idle 60)
+churn=$(param churn 0)
 T=/sys/kernel/tracing
 E=$T/events
 
@@ -115,7 +120,16 @@ free_tmpfs() {
 	rm /tmp/cost
 }
 
+churn_loop() {
+	echo madvise >/sys/kernel/mm/transparent_hugepage/enabled || return 1
+	page_fault_loop -t 2 -m 128 -s "$churn" -H on >/tmp/cost-pf || return 1
+	mark "cost-pf $(cat /tmp/cost-pf)"
+}
+
 wait_host go
 phase free "$after" free_tmpfs || exit 1
 phase idle "$idle" true || exit 1
+if [ "$churn" -gt 0 ]; then
+	phase churn 2 churn_loop || exit 1
+fi
 exit 0
