@@ -201,19 +201,19 @@ def _symbol_address(bz, name):
 
 
 def run_cost(kernels, initrd, cfg, mem_mib, mib=1024, after=20, idle=60,
-             churn=0, lazy_ram=False):
+             churn_s=0, lazy_ram=False):
     """cost.sh in a guest: the phases "free" (@mib MiB of tmpfs freed,
-    traced @after s), "idle" (@idle s) and, if @churn, "churn" (the
-    page-fault loop for @churn s). Returns {phase: Cost}."""
+    traced @after s), "idle" (@idle s) and, if @churn_s, "churn" (the
+    page-fault loop for @churn_s s). Returns {phase: Cost}."""
     variant, reporting = CONFIGS[cfg]
     name = f"bench-cost-{cfg}"
     trace = os.path.join(run_dir(name), "discard-trace.log")
     fn = _symbol_address(kernels[variant], "page_reporting_process")
     vm = VM(name, kernels[variant], initrd, job="cost", mem_mib=mem_mib,
-            reporting=reporting, timeout=after + idle + churn + 600,
+            reporting=reporting, timeout=after + idle + churn_s + 600,
             lazy_ram=lazy_ram,
             params={"fn": fn, "mib": mib, "after": after, "idle": idle,
-                    "churn": churn},
+                    "churn": churn_s},
             qemu_args=churn.qemu_args(trace))
     rc, watcher, _ = _run_watched(vm, trace)
     if rc:
@@ -233,7 +233,7 @@ def run_cost(kernels, initrd, cfg, mem_mib, mib=1024, after=20, idle=60,
                           c.num("cpu_us") / 1000,
                           c.num("longest_us") / 1000,
                           watcher.between(start[0], end[0]).bytes)
-    if set(out) != {"free", "idle"} | ({"churn"} if churn else set()):
+    if set(out) != {"free", "idle"} | ({"churn"} if churn_s else set()):
         raise HarnessError(f"cost: phases {sorted(out)}; see {vm.dir}")
     return out
 
@@ -630,17 +630,17 @@ class Bench:
                  f"({t.bytes} bytes)")
 
     # 9
-    def cost(self, mem, churn=COST_CHURN_S):
+    def cost(self, mem, churn_s=COST_CHURN_S):
         # Each run idles a minute: fewer rounds than the others.
         reps = min(3, self.reps)
         step(f"worker cost: 1 GiB tmpfs freed in a {mem} MiB guest, traced "
-             f"20 s, then 60 s idle, then {churn} s of the page-fault loop "
+             f"20 s, then 60 s idle, then {churn_s} s of the page-fault loop "
              f"(THP on); {reps} rounds of upstream/ours")
         res = {c: [] for c in ("upstream", "ours")}
         for rep in range(reps):
             for cfg in _rotated(res, rep):
                 r = run_cost(self.kernels, self.initrd, cfg, mem,
-                             churn=churn)
+                             churn_s=churn_s)
                 res[cfg].append(r)
                 f, i, c = r["free"], r["idle"], r["churn"]
                 self.raw.append(["cost", mem, cfg, rep, f.runs, f.cpu_ms,
@@ -653,7 +653,7 @@ class Bench:
                     f"{f.cpu_ms:.1f} ms on a CPU (longest run "
                     f"{f.longest_ms:.1f} ms), host discarded "
                     f"{f.discarded >> 20} MiB; idle 60 s: {i.runs} wake-ups, "
-                    f"{i.cpu_ms:.1f} ms; page-fault loop {churn} s: "
+                    f"{i.cpu_ms:.1f} ms; page-fault loop {churn_s} s: "
                     f"{c.runs} wake-ups ({c.brief} brief), "
                     f"{c.cpu_ms:.1f} ms, host discarded "
                     f"{c.discarded >> 20} MiB")
@@ -675,7 +675,7 @@ class Bench:
             self.row("idle guest, 60 s after that: worker ms on a CPU", cfg,
                      _median_spread([r["idle"].cpu_ms for r in rs],
                                     "{:.1f}"))
-            what = f"page-fault loop, THP on, {churn} s (and 2 s after)"
+            what = f"page-fault loop, THP on, {churn_s} s (and 2 s after)"
             self.row(f"{what}: worker wake-ups", cfg, _median_spread(
                 [r["churn"].runs for r in rs], "{:.0f}"))
             self.row(f"{what}: of those, brief ones", cfg, _median_spread(
@@ -684,7 +684,7 @@ class Bench:
                 [r["churn"].cpu_ms for r in rs], "{:.1f}"))
             # The loop keeps both vCPUs busy: what the worker took of them.
             self.row(f"{what}: worker's share of the loop's 2 vCPUs", cfg,
-                     _median_spread([r["churn"].cpu_ms / (2 * churn * 1000)
+                     _median_spread([r["churn"].cpu_ms / (2 * churn_s * 1000)
                                      for r in rs], "{:.5f}"))
 
     # 10

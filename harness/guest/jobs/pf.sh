@@ -19,7 +19,14 @@ sleep "$(param settle 3)"
 # pr.go=1: start when the host says so (once it has seen the reporter go
 # quiet after its first pass over the memory free at boot).
 [ "$(param go 0)" = 1 ] && wait_host go
+# What the loop's faults came to: huge pages or their fallback, and
+# compaction (a free block held by the reporter is not there to take).
+vmstat() {
+	mark "vmstat-$1 $(grep -E '^(thp_fault_alloc|thp_fault_fallback|compact_stall|pgfault) ' \
+		/proc/vmstat | tr ' ' = | tr '\n' ' ')"
+}
 stats before
+vmstat before
 mark "pf-start"
 page_fault_loop -t "$(param threads 2)" -m "$(param mib 128)" \
 	-s "$(param seconds 10)" -H "$thp" | while read -r line; do
@@ -28,4 +35,5 @@ done
 # The host judges each discard one second later (harness/churn.py): stay
 # up for the discards of the loop's last second.
 sleep "$(param tail 2)"
+vmstat after
 stats after
