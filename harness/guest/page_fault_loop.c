@@ -46,7 +46,12 @@ static void *worker_fn(void *arg)
 			w->err = errno;
 			return NULL;
 		}
-		madvise(p, map_len, use_thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+		if (madvise(p, map_len,
+			    use_thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE)) {
+			w->err = errno;
+			munmap(p, map_len);
+			return NULL;
+		}
 		for (off = 0; off < map_len; off += page)
 			p[off] = 1;
 		munmap(p, map_len);
@@ -126,7 +131,8 @@ int main(int argc, char **argv)
 	for (i = 0; i < threads; i++) {
 		pthread_join(w[i].tid, NULL);
 		if (w[i].err) {
-			fprintf(stderr, "mmap: %s\n", strerror(w[i].err));
+			fprintf(stderr, "mmap or madvise: %s\n",
+				strerror(w[i].err));
 			return 1;
 		}
 		total += w[i].iterations;
