@@ -1564,7 +1564,7 @@ static void page_reporting_process(struct work_struct *work)
 		container_of(d_work, struct page_reporting_dev_info, work);
 	struct reporting_engine *eng = &reporting_engine;
 	unsigned long now = jiffies, quiet, deadline, wait = 0;
-	unsigned long realloc, recent, refreed, delay, interval;
+	unsigned long realloc, recent, refreed, delay, interval, settle;
 	struct reporting_pass p = { .prdev = prdev, .eng = eng,
 				    .resume_sec = ULONG_MAX };
 	unsigned int seed_seq;
@@ -1682,9 +1682,9 @@ static void page_reporting_process(struct work_struct *work)
 	 * quiet time, which the IDLE requeue below leaves as it is.
 	 */
 	delay = msecs_to_jiffies(READ_ONCE(page_reporting_delay_ms));
-	wait = reporting_backed_off(eng, delay);
-	if (p.first_pick && time_before(eng->first_pick_at, jiffies + wait))
-		eng->first_pick_at = jiffies + wait;
+	settle = reporting_backed_off(eng, delay);	/* the quiet time */
+	if (p.first_pick && time_before(eng->first_pick_at, jiffies + settle))
+		eng->first_pick_at = jiffies + settle;
 
 	/*
 	 * Frees during the pass moved the state back to REQUESTED: start
@@ -1710,8 +1710,7 @@ static void page_reporting_process(struct work_struct *work)
 			 * a first-pick probation is never the shorter one,
 			 * whatever first_pick_ms says.
 			 */
-			delay = max(min(wait, interval),
-				    reporting_backed_off(eng, delay));
+			delay = max(min(wait, interval), settle);
 			queue_delayed_work(system_freezable_wq, &prdev->work,
 					   delay);
 		}
