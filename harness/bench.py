@@ -71,8 +71,11 @@ WORKLOADS = ("return", "footprint", "pf", "churn", "tracking", "scaling",
              "order0", "arm64", "cost", "procs", "big", "irqsoff")
 ORDER0 = "page_reporting.page_reporting_order=0"
 FOOTPRINT_S = 30
-# Seconds of the page-fault loop in the worker-cost runs (workload 9).
+# The page-fault loop in the worker-cost runs (workload 9): seconds, its
+# threads (one per vCPU of the guest), and seconds traced after it.
 COST_CHURN_S = 20
+COST_CHURN_THREADS = 2
+COST_CHURN_TAIL_S = 2
 
 
 def _median_spread(values, fmt="{:.2f}"):
@@ -186,6 +189,7 @@ class Cost:
     cpu_ms: float               # on a CPU, the runs that ended
     longest_ms: float           # the longest of them
     discarded: int              # bytes the host discarded meanwhile
+    loop_mib_s: float = None    # the page-fault loop's own throughput
 
 
 def _symbol_address(bz, name):
@@ -213,7 +217,8 @@ def run_cost(kernels, initrd, cfg, mem_mib, mib=1024, after=20, idle=60,
             reporting=reporting, timeout=after + idle + churn_s + 600,
             lazy_ram=lazy_ram,
             params={"fn": fn, "mib": mib, "after": after, "idle": idle,
-                    "churn": churn_s},
+                    "churn": churn_s, "threads": COST_CHURN_THREADS,
+                    "tail": COST_CHURN_TAIL_S},
             qemu_args=churn.qemu_args(trace))
     rc, watcher, _ = _run_watched(vm, trace)
     if rc:
@@ -235,6 +240,10 @@ def run_cost(kernels, initrd, cfg, mem_mib, mib=1024, after=20, idle=60,
                           watcher.between(start[0], end[0]).bytes)
     if set(out) != {"free", "idle"} | ({"churn"} if churn_s else set()):
         raise HarnessError(f"cost: phases {sorted(out)}; see {vm.dir}")
+    if churn_s:
+        loop = _result(vm, rc, "cost", "cost-pf", "page_fault_loop")
+        out["churn"] = dataclasses.replace(
+            out["churn"], loop_mib_s=float(loop.fields["mib_per_s"]))
     return out
 
 
@@ -647,7 +656,7 @@ class Bench:
                                  f.longest_ms, f.discarded, i.runs,
                                  i.cpu_ms, i.longest_ms, i.discarded,
                                  f.brief, c.runs, c.brief, c.cpu_ms,
-                                 c.longest_ms, c.discarded])
+                                 c.longest_ms, c.discarded, c.loop_mib_s])
                 say(f"  round {rep + 1} {cfg:8s}: free: {f.runs} wake-ups "
                     f"({f.brief} brief), "
                     f"{f.cpu_ms:.1f} ms on a CPU (longest run "
@@ -656,7 +665,7 @@ class Bench:
                     f"{i.cpu_ms:.1f} ms; page-fault loop {churn_s} s: "
                     f"{c.runs} wake-ups ({c.brief} brief), "
                     f"{c.cpu_ms:.1f} ms, host discarded "
-                    f"{c.discarded >> 20} MiB")
+                    f"{c.discarded >> 20} MiB, loop {c.loop_mib_s:.0f} MiB/s")
         for cfg, rs in res.items():
             self.row("worker ms on a CPU per GiB discarded (1 GiB freed)",
                      cfg, _median_spread(
@@ -675,16 +684,18 @@ class Bench:
             self.row("idle guest, 60 s after that: worker ms on a CPU", cfg,
                      _median_spread([r["idle"].cpu_ms for r in rs],
                                     "{:.1f}"))
-            what = f"page-fault loop, THP on, {churn_s} s (and 2 s after)"
+            what = (f"page-fault loop, THP on, {churn_s} s "
+                    f"(and {COST_CHURN_TAIL_S} s after)")
             self.row(f"{what}: worker wake-ups", cfg, _median_spread(
                 [r["churn"].runs for r in rs], "{:.0f}"))
             self.row(f"{what}: of those, brief ones", cfg, _median_spread(
                 [r["churn"].brief for r in rs], "{:.0f}"))
             self.row(f"{what}: worker ms on a CPU", cfg, _median_spread(
                 [r["churn"].cpu_ms for r in rs], "{:.1f}"))
-            # The loop keeps both vCPUs busy: what the worker took of them.
-            self.row(f"{what}: worker's share of the loop's 2 vCPUs", cfg,
-                     _median_spread([r["churn"].cpu_ms / (2 * churn_s * 1000)
+            # The loop keeps every vCPU busy: what the worker took of them.
+            n = COST_CHURN_THREADS
+            self.row(f"{what}: worker's share of the loop's {n} vCPUs", cfg,
+                     _median_spread([r["churn"].cpu_ms / (n * churn_s * 1000)
                                      for r in rs], "{:.5f}"))
 
     # 10

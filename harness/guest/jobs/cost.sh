@@ -15,10 +15,10 @@
 # Phases follow, each traced on its own: "free" writes and deletes
 # pr.mib MiB of tmpfs and traces pr.after seconds; "idle" then traces
 # pr.idle seconds in which nothing is freed on purpose; with pr.churn=S,
-# "churn" runs page_fault_loop (2 threads, 128 MiB each, THP) for S
-# seconds and traces 2 more, what the worker takes from a guest that
-# allocates and frees all the time (its "pf" line is marked as
-# "cost-pf"). One "cost" line
+# "churn" runs page_fault_loop (pr.threads threads, 128 MiB each, THP)
+# for S seconds and traces pr.tail more, what the worker takes from a
+# guest that allocates and frees all the time (the loop's own result is
+# marked as "cost-pf"). One "cost" line
 # per phase: worker runs started (every wake-up, also one that only finds
 # it must wait longer), how many of the runs that ended were brief (under
 # 100 microseconds on a CPU: too short for a pass that reports anything),
@@ -30,6 +30,8 @@ mib=$(param mib 1024)
 after=$(param after 20)
 idle=$(param idle 60)
 churn=$(param churn 0)
+threads=$(param threads 2)
+tail=$(param tail 2)
 T=/sys/kernel/tracing
 E=$T/events
 
@@ -121,8 +123,9 @@ free_tmpfs() {
 }
 
 churn_loop() {
-	echo madvise >/sys/kernel/mm/transparent_hugepage/enabled || return 1
-	page_fault_loop -t 2 -m 128 -s "$churn" -H on >/tmp/cost-pf || return 1
+	thp_mode on || return 1
+	page_fault_loop -t "$threads" -m 128 -s "$churn" -H on >/tmp/cost-pf ||
+		return 1
 	mark "cost-pf $(cat /tmp/cost-pf)"
 }
 
@@ -130,6 +133,6 @@ wait_host go
 phase free "$after" free_tmpfs || exit 1
 phase idle "$idle" true || exit 1
 if [ "$churn" -gt 0 ]; then
-	phase churn 2 churn_loop || exit 1
+	phase churn "$tail" churn_loop || exit 1
 fi
 exit 0

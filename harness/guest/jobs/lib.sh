@@ -16,6 +16,16 @@ param() {
 	echo "${v:-$2}"
 }
 
+# Transparent huge pages for the page-fault loop: "on" lets its madvise()
+# take them (and nothing else), "off" leaves them out entirely.
+thp_mode() {
+	if [ "$1" = on ]; then
+		echo madvise >/sys/kernel/mm/transparent_hugepage/enabled
+	else
+		echo never >/sys/kernel/mm/transparent_hugepage/enabled
+	fi
+}
+
 # A /proc/meminfo field in kB.
 meminfo() {
 	awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo

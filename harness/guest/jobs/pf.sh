@@ -4,11 +4,7 @@
 # and the "pf" result bound the loop for the host's discard count.
 . /jobs/lib.sh
 thp=$(param thp on)
-if [ "$thp" = on ]; then
-	echo madvise > /sys/kernel/mm/transparent_hugepage/enabled
-else
-	echo never > /sys/kernel/mm/transparent_hugepage/enabled
-fi
+thp_mode "$thp" || exit 2
 stats() {
 	[ -e /sys/kernel/debug/page_reporting/state ] || return 0
 	mark "stats-$1 reported_bytes=$(prstat reported_bytes)" \
