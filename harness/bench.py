@@ -44,6 +44,11 @@ Workloads:
   big       11. 1 (anonymous), 9 and 5 in guests of 16 and 64 GiB, whose
                 RAM the host maps without reserving it (reserve=off): a
                 fixed 4 GiB is freed, so that the host's 24 GiB hold it
+  pfparts   13. 3 taken apart, ours only: against off, the kernel with
+                the series and a balloon without reporting (the hook's
+                static key off), then with reporting on and the worker
+                held off by its debugfs knobs (the free-path hook alone),
+                then reporting on
 """
 
 import csv
@@ -68,9 +73,16 @@ CONFIGS = {
 # another build of the engine to both (see _against()).
 ENGINES = ["upstream", "ours"]
 WORKLOADS = ("return", "footprint", "pf", "churn", "tracking", "scaling",
-             "order0", "arm64", "cost", "procs", "big", "irqsoff")
+             "order0", "arm64", "cost", "procs", "big", "irqsoff", "pfparts")
 ORDER0 = "page_reporting.page_reporting_order=0"
 FOOTPRINT_S = 30
+# Workload 13 takes ours' page-fault throughput apart: besides "off" and
+# "ours", these, as (variant, reporting, worker held off).
+PF_PARTS = {
+    "ours-nodev": ("ours", False, False),
+    "ours-hook": ("ours", True, True),
+}
+PF_PARTS_ROUND = ["off", "ours-nodev", "ours-hook", "ours"]
 # The page-fault loop in the worker-cost runs (workload 9): seconds, its
 # threads (one per vCPU of the guest), and seconds traced after it.
 COST_CHURN_S = 20
@@ -179,6 +191,7 @@ class PageFaults:
     discards: churn.Discards = None
     quiet_after_s: float = None
     reported_bytes: int = None  # the engine's count (None: upstream)
+    passes: int = None          # the engine's passes (None: upstream)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -291,26 +304,42 @@ def _result(vm, rc, job, event, what):
     return found[0]
 
 
-def _reported_bytes(vm):
-    """What the engine reported between the job's "stats-before" and
-    "stats-after" markers (None: the kernel has no engine statistics)."""
+def _stat_delta(vm, key):
+    """How much the engine's statistic @key grew between the job's
+    "stats-before" and "stats-after" markers (None: the kernel has no
+    engine statistics)."""
     latest = vm.latest()
     if "stats-before" in latest and "stats-after" in latest:
-        return (latest["stats-after"].num("reported_bytes")
-                - latest["stats-before"].num("reported_bytes"))
+        return (latest["stats-after"].num(key)
+                - latest["stats-before"].num(key))
     return None
+
+
+def _reported_bytes(vm):
+    """What the engine reported during the job (see _stat_delta())."""
+    return _stat_delta(vm, "reported_bytes")
+
+
+def _pf_config(cfg):
+    """(variant, reporting, worker held off) of @cfg, a key of CONFIGS
+    or of PF_PARTS."""
+    if cfg in CONFIGS:
+        return CONFIGS[cfg] + (False,)
+    return PF_PARTS[cfg]
 
 
 def run_pf(kernels, initrd, cfg, thp, seconds, mem_mib, watch=True):
     """page_fault_loop in a guest; with @watch, what the host discarded
-    meanwhile (harness/churn.py). Returns PageFaults."""
-    variant, reporting = CONFIGS[cfg]
+    meanwhile (harness/churn.py). @cfg is a key of CONFIGS or of PF_PARTS.
+    Returns PageFaults."""
+    variant, reporting, hold = _pf_config(cfg)
     name = f"bench-pf-{cfg}"
     trace = os.path.join(run_dir(name), "discard-trace.log")
     vm = VM(name, kernels[variant], initrd, job="pf", mem_mib=mem_mib,
             reporting=reporting, timeout=seconds + 600,
             params={"thp": thp, "seconds": seconds, "threads": 2,
-                    "mib": 128, "go": 1 if watch else 0},
+                    "mib": 128, "go": 1 if watch else 0,
+                    "hold": 1 if hold else 0},
             qemu_args=churn.qemu_args(trace) if watch else None)
     rc, watcher, quiet = _run_watched(vm, trace, watch)
     pf = _result(vm, rc, "pf", "pf", "page_fault_loop")
@@ -322,7 +351,8 @@ def run_pf(kernels, initrd, cfg, thp, seconds, mem_mib, watch=True):
         quiet_after = quiet
     return PageFaults(float(f["mib_per_s"]),
                       int(f["iterations"]) * int(f["mib"]) << 20,
-                      discards, quiet_after, _reported_bytes(vm))
+                      discards, quiet_after, _reported_bytes(vm),
+                      _stat_delta(vm, "passes"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -527,6 +557,52 @@ class Bench:
                     self.row(f"page-fault throughput / off, THP {thp}"
                              f"{label}", cfg, _median_spread(
                                  [v / o for v, o in zip(vals, off)]))
+
+    # 13
+    def pf_parts(self, mem, seconds, thps, reps):
+        """Ours' page-fault throughput against off, taken apart. The
+        hook's row is a lower bound of what the hook costs with the worker
+        running: held off, the worker clears no mark, so most frees find
+        theirs set and take the short way through the hook."""
+        what = {
+            "ours-nodev": "ours kernel, balloon without reporting",
+            "ours-hook": "ours, reporting on, worker held off "
+                         "(the free-path hook alone)",
+            "ours": "ours, reporting on",
+        }
+        for thp in thps:
+            step(f"page-fault throughput taken apart (2 threads x 128 MiB, "
+                 f"THP {thp}, {seconds} s, {mem} MiB guest), {reps} rounds "
+                 f"of {'/'.join(PF_PARTS_ROUND)}")
+            res = {c: [] for c in PF_PARTS_ROUND}
+            for rep in range(reps):
+                for cfg in _rotated(PF_PARTS_ROUND, rep):
+                    r = run_pf(self.kernels, self.initrd, cfg, thp, seconds,
+                               mem)
+                    # A worker that ran after all would put its own cost
+                    # under the hook's name.
+                    if cfg == "ours-hook" and (r.passes != 0 or
+                                               r.reported_bytes or
+                                               r.discards.bytes):
+                        raise HarnessError(
+                            f"pfparts: with the worker held off, the engine "
+                            f"ran {r.passes} passes and reported "
+                            f"{r.reported_bytes} bytes, and the host "
+                            f"discarded {r.discards.bytes}, during the loop")
+                    res[cfg].append(r)
+                    self.raw.append(["pfparts", thp, mem, cfg, rep,
+                                     r.mib_per_s, r.discards.bytes,
+                                     r.reported_bytes])
+                    say(f"  round {rep + 1} {cfg:10s}: {r.mib_per_s:.0f} "
+                        f"MiB/s, host discarded {r.discards.bytes >> 20} "
+                        f"MiB")
+            off = [r.mib_per_s for r in res["off"]]
+            for cfg, label in what.items():
+                # Each round against the "off" run of the same round.
+                self.row(f"page-fault throughput / off, THP {thp}: {label}",
+                         "ours", _median_spread(
+                             [r.mib_per_s / o
+                              for r, o in zip(res[cfg], off)]))
 
     def churn_rows(self, results):
         for thp, res in results.items():
@@ -954,6 +1030,10 @@ def main(kernels, initrd, base_version, quick=False, only=None):
     # Not in QUICK=1 unless asked for: 64 GiB guests boot slowly.
     if b.want("big") and (not quick or only):
         attempt("big guests", lambda: b.big(min(3, b.reps)))
+    # Not in QUICK=1 unless asked for: four configurations, two THP modes.
+    if b.want("pfparts") and (not quick or only):
+        attempt("page faults taken apart",
+                lambda: b.pf_parts(mem, seconds, ["on", "off"], b.reps))
     if scaling:
         attempt("scaling", lambda: b.scaling(
             min(3, b.reps), seconds, (ret or {}).get("anon"),

@@ -735,6 +735,51 @@ class BenchInterleavedTest(unittest.TestCase):
         self.assertEqual(res["a"][0].pct, 95.0)
         self.assertEqual(b.raw[1], ["w", "k", 1, "b", 0, 0.5, 0.9, 100, 95, 7])
 
+    def test_pf_parts(self):
+        """Each part of ours' page-fault throughput against the "off" run
+        of its round; a hook-only run in which the worker made a pass,
+        reported or had the host discard anything fails."""
+        b = bench.Bench({}, "", quick=True, only=None)
+        speed = {"ours-nodev": 396.0, "ours-hook": 392.0, "ours": 388.0}
+        hook = {"passes": 0, "reported": 0, "discarded": 0}
+        seen = []
+
+        def run_pf(kernels, initrd, cfg, thp, seconds, mem):
+            rep = sum(c == cfg for c in seen)
+            seen.append(cfg)
+            # Off is 400 MiB/s in round 1, 800 in round 2.
+            mib_s = 400.0 * (rep + 1) if cfg == "off" else speed[cfg]
+            held = cfg == "ours-hook"
+            return bench.PageFaults(
+                mib_s, 1 << 30,
+                churn.Discards(hook["discarded"] if held else 0, 0, 0, 0),
+                reported_bytes=hook["reported"] if held else None,
+                passes=hook["passes"] if held else None)
+        saved = bench.run_pf
+        bench.run_pf = run_pf
+        try:
+            b.pf_parts(2048, 10, ["on"], 2)
+            self.assertEqual(seen, ["off", "ours-nodev", "ours-hook",
+                                    "ours", "ours-nodev", "ours-hook",
+                                    "ours", "off"])
+            rows = {m: v for m, c, v in b.rows}
+            self.assertEqual(rows["page-fault throughput / off, THP on: "
+                                  "ours, reporting on"], "0.73 (0.48..0.97)")
+            self.assertEqual(len(b.raw), 8)
+            for key in hook:
+                hook.update(passes=0, reported=0, discarded=0)
+                hook[key] = 1
+                with self.assertRaisesRegex(HarnessError, "held off"):
+                    b.pf_parts(2048, 10, ["on"], 1)
+        finally:
+            bench.run_pf = saved
+        self.assertEqual(bench._pf_config("ours-hook"), ("ours", True, True))
+        self.assertEqual(bench._pf_config("ours-nodev"),
+                         ("ours", False, False))
+        self.assertEqual(bench._pf_config("ours"), ("ours", True, False))
+        self.assertEqual(bench._pf_config("off"),
+                         ("baseline", False, False))
+
     def test_rotated(self):
         """No configuration runs first in every round."""
         self.assertEqual(bench._rotated(("off", "up", "ours"), 0),

@@ -15,6 +15,18 @@ sleep "$(param settle 3)"
 # pr.go=1: start when the host says so (once it has seen the reporter go
 # quiet after its first pass over the memory free at boot).
 [ "$(param go 0)" = 1 ] && wait_host go
+# pr.hold=1: hold the worker off for the whole run (its quiet time, its
+# deadline and the first-pick interval at their maximum, 60 s): the
+# free-path hook marks blocks, and nothing is reported. A run queued
+# before (for first-pick units, about a second away) may still make its
+# pass: let it, before the statistics the host checks are taken. Once
+# the loop frees, a queued run moves to the new quiet time.
+if [ "$(param hold 0)" = 1 ]; then
+	for k in delay_ms max_delay_ms first_pick_ms; do
+		prknob $k 60000 || exit 2
+	done
+	sleep 3
+fi
 # What the loop's faults came to: huge pages or their fallback, and
 # compaction (a free block held by the reporter is not there to take).
 vmstat() {
