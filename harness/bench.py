@@ -518,17 +518,23 @@ class Bench:
         return results
 
     # 3 and 4
-    def page_faults(self, mem, seconds, thps, reps, label=""):
+    def page_faults(self, mem, seconds, thps, reps, label="", cfgs=None,
+                    check=None):
+        """Rounds of run_pf() over @cfgs (CONFIGS by default); @check, if
+        given, sees each run (cfg, PageFaults) before it counts."""
+        cfgs = list(cfgs or CONFIGS)
         results = {}
         for thp in thps:
             step(f"page-fault throughput{label} (2 threads x 128 MiB, THP "
                  f"{thp}, {seconds} s, {mem} MiB guest), {reps} rounds of "
-                 f"off/upstream/ours; discards counted on the host")
-            res = {c: [] for c in CONFIGS}
+                 f"{'/'.join(cfgs)}; discards counted on the host")
+            res = {c: [] for c in cfgs}
             for rep in range(reps):
-                for cfg in _rotated(CONFIGS, rep):
+                for cfg in _rotated(cfgs, rep):
                     r = run_pf(self.kernels, self.initrd, cfg, thp, seconds,
                                mem)
+                    if check:
+                        check(cfg, r)
                     res[cfg].append(r)
                     d = r.discards
                     self.raw.append(["pf", thp, mem, cfg, rep,
@@ -570,32 +576,20 @@ class Bench:
                          "(the free-path hook alone)",
             "ours": "ours, reporting on",
         }
-        for thp in thps:
-            step(f"page-fault throughput taken apart (2 threads x 128 MiB, "
-                 f"THP {thp}, {seconds} s, {mem} MiB guest), {reps} rounds "
-                 f"of {'/'.join(PF_PARTS_ROUND)}")
-            res = {c: [] for c in PF_PARTS_ROUND}
-            for rep in range(reps):
-                for cfg in _rotated(PF_PARTS_ROUND, rep):
-                    r = run_pf(self.kernels, self.initrd, cfg, thp, seconds,
-                               mem)
-                    # A worker that ran after all would put its own cost
-                    # under the hook's name.
-                    if cfg == "ours-hook" and (r.passes != 0 or
-                                               r.reported_bytes or
-                                               r.discards.bytes):
-                        raise HarnessError(
-                            f"pfparts: with the worker held off, the engine "
-                            f"ran {r.passes} passes and reported "
-                            f"{r.reported_bytes} bytes, and the host "
-                            f"discarded {r.discards.bytes}, during the loop")
-                    res[cfg].append(r)
-                    self.raw.append(["pfparts", thp, mem, cfg, rep,
-                                     r.mib_per_s, r.discards.bytes,
-                                     r.reported_bytes])
-                    say(f"  round {rep + 1} {cfg:10s}: {r.mib_per_s:.0f} "
-                        f"MiB/s, host discarded {r.discards.bytes >> 20} "
-                        f"MiB")
+
+        def hook_alone(cfg, r):
+            # A worker that ran after all would put its own cost under the
+            # hook's name.
+            if cfg == "ours-hook" and (r.passes != 0 or r.reported_bytes or
+                                       r.discards.bytes):
+                raise HarnessError(
+                    f"pfparts: with the worker held off, the engine ran "
+                    f"{r.passes} passes and reported {r.reported_bytes} "
+                    f"bytes, and the host discarded {r.discards.bytes}, "
+                    f"during the loop")
+        results = self.page_faults(mem, seconds, thps, reps, " taken apart",
+                                   PF_PARTS_ROUND, hook_alone)
+        for thp, res in results.items():
             off = [r.mib_per_s for r in res["off"]]
             for cfg, label in what.items():
                 # Each round against the "off" run of the same round.

@@ -753,7 +753,7 @@ class BenchInterleavedTest(unittest.TestCase):
             return bench.PageFaults(
                 mib_s, 1 << 30,
                 churn.Discards(hook["discarded"] if held else 0, 0, 0, 0),
-                reported_bytes=hook["reported"] if held else None,
+                quiet_after_s=3.0, reported_bytes=hook["reported"] if held else None,
                 passes=hook["passes"] if held else None)
         saved = bench.run_pf
         bench.run_pf = run_pf
