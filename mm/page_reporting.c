@@ -512,7 +512,7 @@ static struct {
 	unsigned long passes;
 	unsigned long skipped_reallocated;
 	unsigned long reported_reallocated;
-	unsigned long isolated_now;
+	unsigned long isolated_now;	/* plus those withheld for good */
 } reporting_stats;
 
 /* Only the worker writes them; debugfs reads them. */
@@ -1271,7 +1271,10 @@ static void reporting_flush(struct reporting_pass *p)
 
 	reporting_stat_add(&reporting_stats.isolated_now, -(long)n);
 	if (err) {
-		/* A device that is going away fails its reports: no fault. */
+		/*
+		 * Withheld pages never go back; a device that is going
+		 * away (-ENODEV) fails its reports without a fault.
+		 */
 		if (err == PAGE_REPORTING_WITHHOLD)
 			count_vm_events(PAGE_REPORTING_WITHHELD,
 					bytes >> PAGE_SHIFT);
@@ -1655,7 +1658,7 @@ static void page_reporting_process(struct work_struct *work)
 	eng->recent_order = min_t(unsigned int, p.order, PR_TRACK_ORDER);
 	/* Counted in tracked blocks; the rest of the pass counts units. */
 	refreed = DIV_ROUND_UP(refreed, 1UL << (p.unit_order - PR_TRACK_ORDER));
-	/* Unregistering: no statistics of an unfinished pass, no requeue. */
+	/* Unregistering: an unfinished pass counts for nothing; no requeue. */
 	if (reporting_dev_gone(&p))
 		return;
 

@@ -22,18 +22,18 @@ TRACE_EVENT(page_reporting_batch,
 	TP_ARGS(nid, zone_idx, nents, bytes, err),
 
 	TP_STRUCT__entry(
+		__field(unsigned long, bytes)
 		__field(int, nid)
 		__field(int, zone_idx)
 		__field(unsigned int, nents)
-		__field(unsigned long, bytes)
 		__field(int, err)
 	),
 
 	TP_fast_assign(
+		__entry->bytes = bytes;
 		__entry->nid = nid;
 		__entry->zone_idx = zone_idx;
 		__entry->nents = nents;
-		__entry->bytes = bytes;
 		__entry->err = err;
 	),
 
