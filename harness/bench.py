@@ -56,11 +56,12 @@ import dataclasses
 import datetime
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import time
 
-from . import buildcheck, churn, initramfs, kernel, measure
+from . import benchplot, buildcheck, churn, initramfs, kernel, measure
 from .common import BUILD, OUT, REPO, HarnessError, ensure_dir, say, step
 from .vm import VM, detect_accel, run_dir
 
@@ -75,6 +76,8 @@ ENGINES = ["upstream", "ours"]
 WORKLOADS = ("return", "footprint", "pf", "churn", "tracking", "scaling",
              "order0", "arm64", "cost", "procs", "big", "irqsoff", "pfparts")
 ORDER0 = "page_reporting.page_reporting_order=0"
+# The figure of the last complete run, shown under the README's table.
+FIGURE = os.path.join(REPO, "results", "bench.png")
 FOOTPRINT_S = 30
 # Workload 13 takes ours' page-fault throughput apart: besides "off" and
 # "ours", these, as (variant, reporting, worker held off).
@@ -90,15 +93,25 @@ COST_CHURN_THREADS = 2
 COST_CHURN_TAIL_S = 2
 
 
+class Cell(str):
+    """A table cell, "median (min..max)", that keeps the values of its
+    rounds (None: a round without one) for benchplot."""
+    values = ()
+
+
 def _median_spread(values, fmt="{:.2f}"):
     vals = [v for v in values if v is not None]
     if not vals:
-        return "n/a"
-    med = statistics.median(vals)
-    return (f"{fmt.format(med)} ({fmt.format(min(vals))}.."
-            f"{fmt.format(max(vals))})"
-            + ("" if len(vals) == len(values) else
-               f" [{len(values) - len(vals)} of {len(values)} missed]"))
+        cell = Cell("n/a")
+    else:
+        med = statistics.median(vals)
+        cell = Cell(f"{fmt.format(med)} ({fmt.format(min(vals))}.."
+                    f"{fmt.format(max(vals))})"
+                    + ("" if len(vals) == len(values) else
+                       f" [{len(values) - len(vals)} of {len(values)} "
+                       f"missed]"))
+    cell.values = list(values)
+    return cell
 
 
 def _secs(t):
@@ -455,12 +468,18 @@ class Bench:
         self.rows = []
         self.raw = []
         self.notes = []
+        # The measures of the figure (benchplot), in the table's order.
+        self.plotted = []
 
     def want(self, workload):
         return not self.only or workload in self.only
 
-    def row(self, measure, cfg, value):
+    def row(self, measure, cfg, value, plot=False):
+        """A cell of the table; @plot: the measure's rounds go into the
+        figure too (@value from _median_spread())."""
         self.rows.append((measure, cfg, value))
+        if plot and measure not in self.plotted:
+            self.plotted.append(measure)
 
     # 1 and 2
     def returns(self, mem):
@@ -497,7 +516,7 @@ class Bench:
                 rs = res[cfg]
                 self.row(f"seconds until 90% of a freed GiB is back "
                          f"({workload})", cfg,
-                         _median_spread([r.t90 for r in rs]))
+                         _median_spread([r.t90 for r in rs]), plot=True)
                 self.row(f"seconds until 50% is back ({workload})", cfg,
                          _median_spread([r.t50 for r in rs]))
                 self.row(f"seconds from the end of the free until the "
@@ -562,7 +581,8 @@ class Bench:
                     # Each round against the "off" run of the same round.
                     self.row(f"page-fault throughput / off, THP {thp}"
                              f"{label}", cfg, _median_spread(
-                                 [v / o for v, o in zip(vals, off)]))
+                                 [v / o for v, o in zip(vals, off)]),
+                             plot=not label)
 
     # 13
     def pf_parts(self, mem, seconds, thps, reps):
@@ -609,10 +629,11 @@ class Bench:
                 self.row(f"churn: discarded / freed by the loop, THP {thp}",
                          cfg, _median_spread(
                              [r.discards.bytes / r.freed_bytes
-                              for r in rs], "{:.4f}"))
+                              for r in rs], "{:.4f}"), plot=True)
                 self.row(f"churn: share of discarded blocks touched again "
                          f"within 1 s, THP {thp}", cfg, _median_spread(
-                             [r.discards.touched_share for r in rs]))
+                             [r.discards.touched_share for r in rs]),
+                         plot=True)
 
     # 5
     def tracking(self):
@@ -741,7 +762,7 @@ class Bench:
                      cfg, _median_spread(
                          [r["free"].cpu_ms / (r["free"].discarded / 2**30)
                           if r["free"].discarded else None for r in rs],
-                         "{:.1f}"))
+                         "{:.1f}"), plot=True)
             self.row("worker wake-ups for a 1 GiB free (20 s)", cfg,
                      _median_spread([r["free"].runs for r in rs], "{:.0f}"))
             self.row("of those, brief ones (under 0.1 ms on a CPU)", cfg,
@@ -750,7 +771,8 @@ class Bench:
                      _median_spread([r["free"].longest_ms for r in rs],
                                     "{:.1f}"))
             self.row("idle guest, 60 s after that: worker wake-ups", cfg,
-                     _median_spread([r["idle"].runs for r in rs], "{:.0f}"))
+                     _median_spread([r["idle"].runs for r in rs], "{:.0f}"),
+                     plot=True)
             self.row("idle guest, 60 s after that: worker ms on a CPU", cfg,
                      _median_spread([r["idle"].cpu_ms for r in rs],
                                     "{:.1f}"))
@@ -798,7 +820,8 @@ class Bench:
                 continue
             # Each round against the "off" run of the same round.
             self.row("build-like processes: speed / off", cfg,
-                     _median_spread([o / v for v, o in zip(secs, off)]))
+                     _median_spread([o / v for v, o in zip(secs, off)]),
+                     plot=True)
             self.row("build-like processes: MiB discarded by the host", cfg,
                      _median_spread([r.discards.bytes / 2**20 for r in rs],
                                     "{:.0f}"))
@@ -807,7 +830,7 @@ class Bench:
                                      for r in rs], "{:.4f}"))
             self.row("build-like processes: share of discarded blocks "
                      "touched again within 1 s", cfg, _median_spread(
-                         [r.discards.touched_share for r in rs]))
+                         [r.discards.touched_share for r in rs]), plot=True)
 
     # 12
     def irqsoff(self, mem):
@@ -837,7 +860,8 @@ class Bench:
                 self.row("irqsoff: longest stretch the reporting worker "
                          "kept interrupts off, us, in the 20 s after a "
                          "1 GiB free (interrupts it took not counted)", cfg,
-                         _median_spread([r.own_us for r in rs], "{:.0f}"))
+                         _median_spread([r.own_us for r in rs], "{:.0f}"),
+                         plot=True)
                 ends = sorted({r.ended for r in rs})
                 self.row("irqsoff: the function where the worker's longest "
                          "stretch ended",
@@ -868,7 +892,7 @@ class Bench:
             for cfg, rs in res.items():
                 self.row(f"big guests: seconds until 90% of {mib} MiB is "
                          f"back, {mem} MiB guest", cfg,
-                         _median_spread([r.t90 for r in rs]))
+                         _median_spread([r.t90 for r in rs]), plot=True)
             for cfg in ("upstream", "ours"):
                 # One round: the 64 GiB guest boots for minutes under TCG.
                 c = run_cost(self.kernels, self.initrd, cfg, mem, mib=mib,
@@ -980,6 +1004,12 @@ def main(kernels, initrd, base_version, quick=False, only=None):
             f.write(table)
         with open(os.path.join(OUT, "bench-raw.csv"), "w", newline="") as f:
             csv.writer(f).writerows(b.raw)
+        rounds = benchplot.rounds(b.rows, b.plotted)
+        benchplot.write_csv(os.path.join(OUT, "bench-rounds.csv"), rounds)
+        benchplot.figure(rounds, os.path.join(OUT, "bench.png"),
+                         f"{cmd}, {datetime.date.today()}: every round a "
+                         f"dot, the median a bar"
+                         f"{'' if done else ' (INCOMPLETE)'}")
         return table
 
     def attempt(name, fn):
@@ -1036,9 +1066,10 @@ def main(kernels, initrd, base_version, quick=False, only=None):
     # Only a complete run of the usual configurations replaces the
     # README's table.
     if not only and not failed and not against:
-        _update_readme(table)
+        _update_readme(table, os.path.join(OUT, "bench.png"))
     say("\n" + table)
-    say(f"table: {OUT}/bench.md, raw samples: {OUT}/bench-raw.csv")
+    say(f"table: {OUT}/bench.md, raw samples: {OUT}/bench-raw.csv, "
+        f"rounds: {OUT}/bench-rounds.csv, figure: {OUT}/bench.png")
     if failed:
         raise HarnessError(f"benchmark workloads failed: {', '.join(failed)}"
                            f" (the README's table was left as it was)")
@@ -1073,8 +1104,9 @@ def pivot(rows):
     return "\n".join(lines) + "\n"
 
 
-def _update_readme(table):
-    """Put @table between the bench markers of README.md."""
+def _update_readme(table, figure=None):
+    """Put @table between the bench markers of README.md, and @figure (a
+    PNG of the same run), if given, under it as FIGURE."""
     path = os.path.join(REPO, "README.md")
     start, end = "<!-- bench:start -->", "<!-- bench:end -->"
     with open(path) as f:
@@ -1083,5 +1115,10 @@ def _update_readme(table):
         return
     head, rest = text.split(start, 1)
     _, tail = rest.split(end, 1)
+    if figure and os.path.exists(figure):
+        ensure_dir(os.path.dirname(FIGURE))
+        shutil.copyfile(figure, FIGURE)
+        table += (f"\n![Every round of the measures above that the figure "
+                  f"shows]({os.path.relpath(FIGURE, REPO)})\n")
     with open(path, "w") as f:
         f.write(head + start + "\n" + table + end + tail)

@@ -11,9 +11,9 @@ import time
 import unittest
 import xml.etree.ElementTree as ET
 
-from harness import (background, bench, churn, initramfs, interop, kernel,
-                     libvirt, markers, measure, probes, qemu, series,
-                     vm)
+from harness import (background, bench, benchplot, churn, initramfs,
+                     interop, kernel, libvirt, markers, measure, probes,
+                     qemu, series, vm)
 from harness.common import HarnessError
 
 
@@ -787,6 +787,84 @@ class BenchInterleavedTest(unittest.TestCase):
         self.assertEqual(bench._rotated(("off", "up", "ours"), 1),
                          ["up", "ours", "off"])
         self.assertEqual(bench._rotated({"a": 1, "b": 2}, 3), ["b", "a"])
+
+
+class BenchPlotTest(unittest.TestCase):
+    def test_rounds_of_the_plotted_measures(self):
+        """The figure shows every round of the measures tagged for it
+        (the 2 GiB page-fault ratios, not scaling's), a round without a
+        value (nothing discarded to judge) kept as missed; the rounds
+        survive the CSV."""
+        b = bench.Bench({}, "", quick=True, only=None)
+
+        def pf(mib_s, discarded, judged, touched):
+            return bench.PageFaults(
+                mib_s, 1 << 30, churn.Discards(discarded, 1, judged,
+                                               touched),
+                quiet_after_s=3.0, reported_bytes=None)
+        res = {"on": {"off": [pf(400, 0, 0, 0), pf(800, 0, 0, 0)],
+                      "upstream": [pf(400, 1 << 20, 4, 1),
+                                   pf(400, 1 << 20, 4, 2)],
+                      "ours": [pf(200, 0, 0, 0), pf(800, 1 << 20, 2, 0)]}}
+        b.pf_rows(res)
+        b.pf_rows(res, label=", 4096 MiB guest")
+        b.churn_rows(res)
+        b.row("tracking bytes", "ours", "3104")
+        rounds = benchplot.rounds(b.rows, b.plotted)
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "rounds.csv")
+            benchplot.write_csv(path, rounds)
+            back = benchplot.read_csv(path)
+            panels = benchplot.panels(back)
+            self.assertEqual(list(panels), [
+                "page-fault throughput / off, THP on",
+                "churn: discarded / freed by the loop, THP on",
+                "churn: share of discarded blocks touched again within "
+                "1 s, THP on"])
+            self.assertEqual(panels["page-fault throughput / off, THP on"],
+                             {"upstream": [1.0, 0.5], "ours": [0.5, 1.0]})
+            share = panels["churn: share of discarded blocks touched again "
+                           "within 1 s, THP on"]
+            self.assertEqual(share, {"upstream": [0.25, 0.5],
+                                     "ours": [None, 0.0]})
+            # Scaling's ratio and the MiB/s are in the CSV, not plotted.
+            self.assertIn(["page-fault throughput / off, THP on, 4096 MiB "
+                           "guest", "ours", 1, 1.0, 0], back)
+            self.assertIn(["page-fault MiB/s, THP on", "off", 1, 800.0, 0],
+                          back)
+            png = os.path.join(d, "bench.png")
+            self.assertEqual(benchplot.figure(back, png, "t"), 3)
+            with open(png, "rb") as f:
+                self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+            with open(path, "w") as f:
+                f.write("pf,on,2048,off,0,1302.8\n")
+            with self.assertRaisesRegex(ValueError, "not a bench rounds"):
+                benchplot.read_csv(path)
+
+    def test_readme_gets_the_table_and_the_figure(self):
+        """A complete run's table goes between the README's markers, its
+        figure to FIGURE with a link under the table; what is around the
+        markers stays."""
+        saved = bench.REPO, bench.FIGURE
+        with tempfile.TemporaryDirectory() as d:
+            bench.REPO, bench.FIGURE = d, os.path.join(d, "r", "b.png")
+            try:
+                with open(os.path.join(d, "README.md"), "w") as f:
+                    f.write("a\n<!-- bench:start -->\nold\n"
+                            "<!-- bench:end -->\nb\n")
+                png = os.path.join(d, "out.png")
+                with open(png, "wb") as f:
+                    f.write(b"png")
+                bench._update_readme("| t |\n", png)
+                with open(os.path.join(d, "README.md")) as f:
+                    self.assertEqual(f.read(), (
+                        "a\n<!-- bench:start -->\n| t |\n\n![Every round "
+                        "of the measures above that the figure shows]"
+                        "(r/b.png)\n<!-- bench:end -->\nb\n"))
+                with open(bench.FIGURE, "rb") as f:
+                    self.assertEqual(f.read(), b"png")
+            finally:
+                bench.REPO, bench.FIGURE = saved
 
 
 class DiscardT90Test(unittest.TestCase):
