@@ -2111,6 +2111,12 @@ static ssize_t reporting_knob_read(struct file *file, char __user *ubuf,
 	return simple_read_from_buffer(ubuf, len, ppos, buf, n);
 }
 
+/*
+ * Not a simple_attr (DEFINE_DEBUGFS_ATTRIBUTE): its write takes any base
+ * ("010" is 8), cuts input longer than its buffer down to a number it
+ * may accept, and fails an overflow with -ERANGE. A knob takes one
+ * decimal value and fails anything else with -EINVAL, changing nothing.
+ */
 static ssize_t reporting_knob_write(struct file *file,
 				    const char __user *ubuf, size_t len,
 				    loff_t *ppos)

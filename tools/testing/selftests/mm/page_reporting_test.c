@@ -428,8 +428,10 @@ struct tunable {
 };
 
 static const struct tunable tunables[] = {
+	/* The last: too long to take whole, and a valid 2 if cut short. */
 	{ DEBUGFS, "delay_ms", { "abc", "-1", "60001", "99999999999999999999",
-				 "1.5", "0x10", NULL }, "250" },
+				 "1.5", "0x10", "0000000000000000000000250",
+				 NULL }, "250" },
 	{ DEBUGFS, "max_delay_ms", { "abc", "-5", "60001",
 				     "18446744073709551616", "2s", NULL },
 	  "3000" },
