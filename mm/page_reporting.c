@@ -1193,6 +1193,24 @@ static bool reporting_dev_gone(struct reporting_pass *p)
 }
 
 /*
+ * Take a block the device may still use out of the allocator for good, as
+ * a balloon driver takes its pages: logically offline. A reference makes it
+ * look allocated; PageOffline() on every page makes memory offlining fail
+ * at once with -EBUSY, in ZONE_MOVABLE too (there a page that is neither
+ * free nor movable makes it retry until signalled, and a kernel thread
+ * offlining memory is never signalled), and keeps /proc/kcore and dump
+ * tools from reading memory the device may still discard.
+ */
+static void reporting_withhold(struct page *page, unsigned int order)
+{
+	unsigned long i;
+
+	set_page_refcounted(page);
+	for (i = 0; i < 1UL << order; i++)
+		__SetPageOffline(page + i);
+}
+
+/*
  * Report the batch of p->zone and give it back. Called with the memory
  * locks held and no zone locked; returns the same way. The isolated blocks
  * need no lock while they are out: nobody else can reach them.
@@ -1230,14 +1248,11 @@ static void reporting_flush(struct reporting_pass *p)
 	if (WARN_ON_ONCE(err > 0 && err != PAGE_REPORTING_WITHHOLD))
 		err = PAGE_REPORTING_WITHHOLD;
 	if (err == PAGE_REPORTING_WITHHOLD) {
-		/*
-		 * A reference makes each block look allocated, which it now
-		 * is for good: memory offlining treats it as any unmovable
-		 * page (outside ZONE_MOVABLE it fails at once) rather than
-		 * retry on pages that are neither free nor in use.
-		 */
+		/* Readers of /proc/kcore see each page before or after. */
+		page_offline_begin();
 		for_each_sg(eng->sgl, sg, n, i)
-			set_page_refcounted(sg_page(sg));
+			reporting_withhold(sg_page(sg), get_order(sg->length));
+		page_offline_end();
 		pr_warn("page_reporting: %u blocks withheld from the allocator for good: the device may still use them\n",
 			n);
 		n = 0;		/* none of them goes back */

@@ -849,12 +849,22 @@ static void prt_test_report_withheld(struct kunit *test)
 	/* Given back after all: do not give it back again below. */
 	KUNIT_ASSERT_FALSE(test, PageBuddy(page));
 
-	/* Pinned, so that offlining sees them in use; counted in vmstat. */
+	/*
+	 * Logically offline, so that memory offlining fails at once and
+	 * kcore skips them: a reference on each block, PageOffline() on
+	 * every page; counted in vmstat.
+	 */
 	for (i = 0; i < prt->nr_withheld; i++) {
 		struct page *p = pfn_to_page(prt->withheld_pfn[i]);
+		unsigned long j, nr = 1UL << prt->withheld_order[i];
 
 		KUNIT_EXPECT_EQ(test, page_ref_count(p), 1);
-		pages += 1UL << prt->withheld_order[i];
+		for (j = 0; j < nr; j++)
+			if (!PageOffline(p + j))
+				break;
+		KUNIT_EXPECT_EQ_MSG(test, j, nr, "withheld block at pfn %lu",
+				    prt->withheld_pfn[i]);
+		pages += nr;
 	}
 	KUNIT_EXPECT_EQ(test, prt_vm_event(test, PAGE_REPORTING_WITHHELD) -
 			withheld, pages);
@@ -862,8 +872,11 @@ static void prt_test_report_withheld(struct kunit *test)
 	/* No device would let us: give them back for the tests that follow. */
 	for (i = 0; i < prt->nr_withheld; i++) {
 		struct page *p = pfn_to_page(prt->withheld_pfn[i]);
+		unsigned long j, nr = 1UL << prt->withheld_order[i];
 		struct zone *zone = page_zone(p);
 
+		for (j = 0; j < nr; j++)
+			__ClearPageOffline(p + j);
 		set_page_count(p, 0);
 		spin_lock_irq(&zone->lock);
 		__putback_isolated_page(p, prt->withheld_order[i],
