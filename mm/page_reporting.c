@@ -1211,6 +1211,25 @@ static void reporting_withhold(struct page *page, unsigned int order)
 }
 
 /*
+ * Give back the isolated block @page of @order, with its zone locked: a
+ * pageblock at a time when it spans several. While it was out, nothing of
+ * it was on a free list, and alloc_contig_range() may have isolated one of
+ * its pageblocks (MIGRATE_ISOLATE) anyway; given back whole under the
+ * first pageblock's migratetype, that one would be counted free and could
+ * be allocated. Each part goes to the free list of its own pageblock, and
+ * the parts that may merge merge again.
+ */
+static void reporting_putback(struct page *page, unsigned int order)
+{
+	unsigned int part = min_t(unsigned int, order, pageblock_order);
+	unsigned long i;
+
+	for (i = 0; i < 1UL << order; i += 1UL << part)
+		__putback_isolated_page(page + i, part,
+					get_pageblock_migratetype(page + i));
+}
+
+/*
  * Report the batch of p->zone and give it back. Called with the memory
  * locks held and no zone locked; returns the same way. The isolated blocks
  * need no lock while they are out: nobody else can reach them.
@@ -1263,8 +1282,7 @@ static void reporting_flush(struct reporting_pass *p)
 		unsigned int order = get_order(sg->length);
 		unsigned long pfn = page_to_pfn(page);
 
-		__putback_isolated_page(page, order,
-					get_pageblock_migratetype(page));
+		reporting_putback(page, order);
 		if (err) {
 			/* Not reported: mark it again for a later pass. */
 			rcu_read_lock();

@@ -1778,6 +1778,73 @@ static void prt_test_isolate_split_not_marked(struct kunit *test)
 }
 
 /*
+ * alloc_contig_range() may isolate a pageblock of a block that is out for a
+ * report: no free page is there to move, so only the pageblock's
+ * migratetype changes. The block must come back a pageblock at a time:
+ * given back whole under the first pageblock's migratetype, the isolated
+ * pageblock would be on the movable free list, counted free and
+ * allocatable.
+ */
+static void prt_test_isolated_while_out(struct kunit *test)
+{
+#ifdef CONFIG_MEMORY_ISOLATION
+	DECLARE_COMPLETION_ONSTACK(release);
+	unsigned long pfn, half = pageblock_nr_pages;
+	int head_order = -1, i, mt;
+	bool out, iso_free;
+	struct page *page;
+	struct zone *zone;
+
+	if (pageblock_order >= MAX_PAGE_ORDER || PR_TRACK_ORDER >= MAX_PAGE_ORDER)
+		kunit_skip(test, "no block spans two pageblocks here");
+	page = prt_alloc_or_skip(test, MAX_PAGE_ORDER);
+	pfn = page_to_pfn(page);
+	zone = page_zone(page);
+	init_completion(&prt->entered);
+	WRITE_ONCE(prt->hold, &release);
+	prt_free(page, MAX_PAGE_ORDER);
+	/* Probation: the block is offered on the second pass at the latest. */
+	for (i = 0; i < 10; i++) {
+		atomic_set(&prt->prdev.state, PAGE_REPORTING_REQUESTED);
+		queue_delayed_work(system_freezable_wq, &prt->prdev.work, 0);
+		if (wait_for_completion_timeout(&prt->entered, HZ))
+			break;
+	}
+	/* Out when the batch the worker holds has it: off the free lists. */
+	spin_lock_irq(&zone->lock);
+	out = i < 10 && !PageBuddy(page) && !page_ref_count(page);
+	spin_unlock_irq(&zone->lock);
+	mt = get_pageblock_migratetype(pfn_to_page(pfn + half));
+	if (!out || start_isolate_page_range(pfn + half, pfn + 2 * half, mt, 0,
+					     GFP_KERNEL)) {
+		WRITE_ONCE(prt->hold, NULL);
+		complete(&release);
+		prt_settle();
+		kunit_skip(test, "the block was not out, or not isolated");
+	}
+	/* The host answers (@release lives on this stack): the block is back. */
+	WRITE_ONCE(prt->hold, NULL);
+	complete(&release);
+	KUNIT_EXPECT_TRUE(test, prt_settle());
+
+	spin_lock_irq(&zone->lock);
+	if (PageBuddy(page))
+		head_order = buddy_order(page);
+	iso_free = PageBuddy(page + half) &&
+		   buddy_order(page + half) == pageblock_order;
+	spin_unlock_irq(&zone->lock);
+	/* The lower pageblock may have been allocated since, not merged. */
+	KUNIT_EXPECT_LE(test, head_order, (int)pageblock_order);
+	/* On the isolate free list, where nothing allocates from. */
+	KUNIT_EXPECT_TRUE(test, iso_free);
+	undo_isolate_page_range(pfn + half, pfn + 2 * half, mt);
+	KUNIT_EXPECT_TRUE(test, prt_settle());
+#else
+	kunit_skip(test, "no CONFIG_MEMORY_ISOLATION: nothing isolates pageblocks");
+#endif
+}
+
+/*
  * A reporting order between 0 and the tracked order: a free block of that
  * order inside a tracked block is reported as one entry, smaller ones are
  * not. A single free page before it, at the start of the tracked block,
@@ -2107,6 +2174,7 @@ static struct kunit_case page_reporting_test_cases[] = {
 	KUNIT_CASE(prt_test_unit_probation),
 	KUNIT_CASE(prt_test_order_above_isolated),
 	KUNIT_CASE(prt_test_isolate_split_not_marked),
+	KUNIT_CASE(prt_test_isolated_while_out),
 	KUNIT_CASE(prt_test_order_lowered),
 	KUNIT_CASE(prt_test_seed_during_pass),
 	KUNIT_CASE(prt_test_order_raised_by_driver),
