@@ -1216,8 +1216,8 @@ static void reporting_withhold(struct page *page, unsigned int order)
  * it was on a free list, and alloc_contig_range() may have isolated one of
  * its pageblocks (MIGRATE_ISOLATE) anyway; given back whole under the
  * first pageblock's migratetype, that one would be counted free and could
- * be allocated. Each part goes to the free list of its own pageblock, and
- * the parts that may merge merge again.
+ * be allocated. Each part goes to the free list of its own pageblock;
+ * parts of the same migratetype are merged again.
  */
 static void reporting_putback(struct page *page, unsigned int order)
 {
