@@ -1006,10 +1006,14 @@ def main(kernels, initrd, base_version, quick=False, only=None):
             csv.writer(f).writerows(b.raw)
         rounds = benchplot.rounds(b.rows, b.plotted)
         benchplot.write_csv(os.path.join(OUT, "bench-rounds.csv"), rounds)
-        benchplot.figure(rounds, os.path.join(OUT, "bench.png"),
-                         f"{cmd}, {datetime.date.today()}: every round a "
-                         f"dot, the median a bar"
-                         f"{'' if done else ' (INCOMPLETE)'}")
+        # A figure that cannot be drawn must not end a run of hours.
+        try:
+            benchplot.figure(rounds, os.path.join(OUT, "bench.png"),
+                             f"{cmd}, {datetime.date.today()}: every round "
+                             f"a dot, the median a bar"
+                             f"{'' if done else ' (INCOMPLETE)'}")
+        except Exception as e:  # matplotlib's errors have no common base
+            say(f"  the figure was not drawn: {e}")
         return table
 
     def attempt(name, fn):
