@@ -222,6 +222,29 @@ static void prt_free(struct page *page, unsigned int order)
  * mark and no record: what someone else freed just before, and was marked
  * or reported meanwhile, is what the allocator hands out first.
  */
+/*
+ * Free @page of @order with ->report() set to wait for @release, and queue
+ * passes until the worker is inside ->report(). Probation: the block is
+ * offered on the second pass at the latest. Returns false when the worker
+ * never got there; the caller completes @release either way.
+ */
+static bool prt_free_held(struct page *page, unsigned int order,
+			  struct completion *release)
+{
+	int i;
+
+	init_completion(&prt->entered);
+	WRITE_ONCE(prt->hold, release);
+	prt_free(page, order);
+	for (i = 0; i < 10; i++) {
+		atomic_set(&prt->prdev.state, PAGE_REPORTING_REQUESTED);
+		queue_delayed_work(system_freezable_wq, &prt->prdev.work, 0);
+		if (wait_for_completion_timeout(&prt->entered, HZ))
+			return true;
+	}
+	return false;
+}
+
 static struct page *prt_alloc(struct kunit *test, unsigned int order)
 {
 	struct page *page;
@@ -904,19 +927,7 @@ static void prt_test_report_blocked(struct kunit *test)
 	int i;
 
 	page = prt_alloc(test, PR_TRACK_ORDER);
-	init_completion(&prt->entered);
-	WRITE_ONCE(prt->hold, &release);
-	prt_free(page, PR_TRACK_ORDER);
-	atomic_set(&prt->prdev.state, PAGE_REPORTING_REQUESTED);
-	queue_delayed_work(system_freezable_wq, &prt->prdev.work, 0);
-	/* Probation: the block is offered on the second pass at the latest. */
-	for (i = 0; i < 10; i++) {
-		if (wait_for_completion_timeout(&prt->entered, HZ))
-			break;
-		atomic_set(&prt->prdev.state, PAGE_REPORTING_REQUESTED);
-		queue_delayed_work(system_freezable_wq, &prt->prdev.work, 0);
-	}
-	if (i == 10) {
+	if (!prt_free_held(page, PR_TRACK_ORDER, &release)) {
 		WRITE_ONCE(prt->hold, NULL);
 		complete(&release);
 		prt_settle();
@@ -1790,8 +1801,8 @@ static void prt_test_isolated_while_out(struct kunit *test)
 #ifdef CONFIG_MEMORY_ISOLATION
 	DECLARE_COMPLETION_ONSTACK(release);
 	unsigned long pfn, half = pageblock_nr_pages;
-	int head_order = -1, i, mt;
-	bool out, iso_free;
+	int head_order = -1, mt;
+	bool held, out, iso_free;
 	struct page *page;
 	struct zone *zone;
 
@@ -1800,19 +1811,10 @@ static void prt_test_isolated_while_out(struct kunit *test)
 	page = prt_alloc_or_skip(test, MAX_PAGE_ORDER);
 	pfn = page_to_pfn(page);
 	zone = page_zone(page);
-	init_completion(&prt->entered);
-	WRITE_ONCE(prt->hold, &release);
-	prt_free(page, MAX_PAGE_ORDER);
-	/* Probation: the block is offered on the second pass at the latest. */
-	for (i = 0; i < 10; i++) {
-		atomic_set(&prt->prdev.state, PAGE_REPORTING_REQUESTED);
-		queue_delayed_work(system_freezable_wq, &prt->prdev.work, 0);
-		if (wait_for_completion_timeout(&prt->entered, HZ))
-			break;
-	}
+	held = prt_free_held(page, MAX_PAGE_ORDER, &release);
 	/* Out when the batch the worker holds has it: off the free lists. */
 	spin_lock_irq(&zone->lock);
-	out = i < 10 && !PageBuddy(page) && !page_ref_count(page);
+	out = held && !PageBuddy(page) && !page_ref_count(page);
 	spin_unlock_irq(&zone->lock);
 	mt = get_pageblock_migratetype(pfn_to_page(pfn + half));
 	if (!out || start_isolate_page_range(pfn + half, pfn + 2 * half, mt, 0,
@@ -2014,24 +2016,16 @@ static void prt_test_seed_during_pass(struct kunit *test)
 	unsigned long skipped;
 	struct page *page;
 	char order[8];
-	int i, j;
+	bool held;
+	int j;
 
 	prt_reregister(test, PR_TRACK_ORDER,
 		       PAGE_REPORTING_ORDER_UNSPECIFIED);
 	page = prt_alloc(test, PR_TRACK_ORDER);
-	init_completion(&prt->entered);
-	WRITE_ONCE(prt->hold, &release);
-	prt_free(page, PR_TRACK_ORDER);
-	/* Probation: the block is offered on the second pass at the latest. */
-	for (i = 0; i < 10; i++) {
-		atomic_set(&prt->prdev.state, PAGE_REPORTING_REQUESTED);
-		queue_delayed_work(system_freezable_wq, &prt->prdev.work, 0);
-		if (wait_for_completion_timeout(&prt->entered, HZ))
-			break;
-	}
+	held = prt_free_held(page, PR_TRACK_ORDER, &release);
 	skipped = reporting_stats.skipped_reallocated;
 	snprintf(order, sizeof(order), "%u", PR_TRACK_ORDER - 1);
-	if (i < 10)
+	if (held)
 		KUNIT_EXPECT_EQ(test, page_order_update_notify(order, &kp), 0);
 	WRITE_ONCE(prt->hold, NULL);
 	complete(&release);
@@ -2050,7 +2044,7 @@ static void prt_test_seed_during_pass(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, reporting_stats.skipped_reallocated, skipped);
 	/* The worker is done with @release only once it has settled. */
 	KUNIT_EXPECT_TRUE(test, prt_settle());
-	KUNIT_EXPECT_LT_MSG(test, i, 10, "the worker never called ->report()");
+	KUNIT_EXPECT_TRUE_MSG(test, held, "the worker never called ->report()");
 	prt_reregister(test, PR_TRACK_ORDER,
 		       PAGE_REPORTING_ORDER_UNSPECIFIED);
 }
