@@ -1014,6 +1014,9 @@ def main(kernels, initrd, base_version, quick=False, only=None):
                              f"{'' if done else ' (INCOMPLETE)'}")
         except Exception as e:  # matplotlib's errors have no common base
             say(f"  the figure was not drawn: {e}")
+            # Nor may an earlier run's figure go under this run's table.
+            if os.path.exists(os.path.join(OUT, "bench.png")):
+                os.remove(os.path.join(OUT, "bench.png"))
         return table
 
     def attempt(name, fn):
